@@ -1,0 +1,60 @@
+"""The four dimensions, from one factory: the original project's reusable subdag, as an asset factory."""
+
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, asset
+
+from sparkify_assets.assets.common import OWNERS, asset_metadata, code_version, run_transform
+from sparkify_assets.partitions import daily_partitions
+from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.sql import transforms
+from sparkify_assets.sql.dialect import Dialect
+from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS, TIME, USERS, Table
+
+
+@dataclass(frozen=True)
+class DimensionSpec:
+    table: Table
+    reads: tuple[Table, ...]
+    statements: Callable[[Dialect], list[str]]
+
+    @property
+    def partitioned(self) -> bool:
+        """A dimension keyed by time follows its source's daily partitions; the others are rebuilt whole."""
+        return self.table.partition_column is not None
+
+
+DIMENSIONS: tuple[DimensionSpec, ...] = (
+    DimensionSpec(USERS, (STAGING_EVENTS,), transforms.users_full),
+    DimensionSpec(SONGS, (STAGING_SONGS,), transforms.songs_full),
+    DimensionSpec(ARTISTS, (STAGING_SONGS,), transforms.artists_full),
+    DimensionSpec(TIME, (SONGPLAYS,), transforms.time_window),
+)
+
+
+def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str) -> AssetsDefinition:
+    table = spec.table
+    sql = spec.statements(dialect)
+
+    @asset(
+        name=table.name,
+        description=table.description,
+        deps=[t.name for t in spec.reads],
+        partitions_def=daily_partitions if spec.partitioned else None,
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name="warehouse",
+        kinds={kind},
+        owners=OWNERS,
+        code_version=code_version(table, sql),
+        metadata=asset_metadata(table, sql, dialect),
+    )
+    def _dimension(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        return run_transform(context, warehouse, table, sql, reads=spec.reads)
+
+    return _dimension
+
+
+def build_dimension_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
+    return [build_dimension_asset(spec, dialect, kind) for spec in DIMENSIONS]

@@ -1,0 +1,74 @@
+"""Staging: the raw JSON loaded into the warehouse as typed rows, every bad record quarantined with its reason."""
+
+
+import time
+
+from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, asset
+
+from sparkify_assets import reporting
+from sparkify_assets.assets.common import OWNERS, asset_metadata, code_version, window
+from sparkify_assets.assets.raw import log_data, song_data
+from sparkify_assets.partitions import daily_partitions
+from sparkify_assets.resources.source import RawSource
+from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.sql.dialect import Dialect
+from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
+
+
+def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
+    ddl = [dialect.create_table(STAGING_EVENTS)]
+
+    @asset(
+        name=STAGING_EVENTS.name,
+        description=STAGING_EVENTS.description,
+        deps=[log_data],
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name="staging",
+        kinds={kind},
+        owners=OWNERS,
+        code_version=code_version(STAGING_EVENTS, ddl),
+        metadata=asset_metadata(STAGING_EVENTS, ddl, dialect),
+    )
+    def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
+        win = window(context)
+        assert win is not None
+        objects = source.log_objects(win.days)
+        context.log.info(f"staging_events: {len(objects)} file(s), {sum(o.size for o in objects):,} bytes "
+                         f"for {win.days[0]}..{win.days[-1]}")
+        started = time.perf_counter()
+        stats = warehouse.stage_events(source, objects, win, context.run_id)
+        seconds = time.perf_counter() - started
+        context.log.info(f"staging_events: {stats.read:,} records read, {stats.loaded:,} loaded, "
+                         f"{stats.rejected:,} rejected in {seconds:.2f}s")
+        return MaterializeResult(metadata={
+            **reporting.table_metadata(warehouse, STAGING_EVENTS, win, seconds),
+            **reporting.load_metadata(stats, source.uri("log_data/")),
+        })
+
+    songs_ddl = [dialect.create_table(STAGING_SONGS)]
+
+    @asset(
+        name=STAGING_SONGS.name,
+        description=STAGING_SONGS.description,
+        deps=[song_data],
+        backfill_policy=BackfillPolicy.single_run(),
+        group_name="staging",
+        kinds={kind},
+        owners=OWNERS,
+        code_version=code_version(STAGING_SONGS, songs_ddl),
+        metadata=asset_metadata(STAGING_SONGS, songs_ddl, dialect),
+    )
+    def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
+        objects = source.song_objects()
+        context.log.info(f"staging_songs: {len(objects):,} song files, {sum(o.size for o in objects):,} bytes")
+        started = time.perf_counter()
+        stats = warehouse.stage_songs(source, objects, context.run_id)
+        seconds = time.perf_counter() - started
+        context.log.info(f"staging_songs: {stats.loaded:,} loaded, {stats.rejected:,} rejected in {seconds:.2f}s")
+        return MaterializeResult(metadata={
+            **reporting.table_metadata(warehouse, STAGING_SONGS, None, seconds),
+            **reporting.load_metadata(stats, source.uri("song_data/")),
+        })
+
+    return [staging_events, staging_songs]

@@ -1,0 +1,66 @@
+"""Materialization metadata: what Dagster shows and plots for every table (counts, schema, preview, timing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import MetadataValue, TableColumn, TableSchema
+
+from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Warehouse
+from sparkify_assets.sql import queries
+from sparkify_assets.tables import Table
+
+
+def column_schema(table: Table) -> TableSchema:
+    return TableSchema(columns=[TableColumn(c.name, c.type.lower(), description=c.description) for c in table.columns])
+
+
+def definition_metadata(table: Table) -> dict[str, Any]:
+    """Known before any run: shown on the asset page even when it was never materialized."""
+    return {
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": table.name,
+        "key": ", ".join(table.key),
+        "redshift_design": f"DISTSTYLE {table.diststyle}"
+        + (f" DISTKEY({table.distkey})" if table.distkey else "")
+        + (f" SORTKEY({', '.join(table.sortkey)})" if table.sortkey else "")
+        + (f" - {table.design_note}" if table.design_note else ""),
+    }
+
+
+def table_metadata(warehouse: Warehouse, table: Table, window: DayWindow | None, seconds: float) -> dict[str, Any]:
+    d = warehouse.dialect
+    windowed = window is not None and table.partition_column is not None
+    params = window.params if windowed and window else None
+    (rows,), = warehouse.fetchall(queries.count_sql(table, d, windowed), params)
+    (total,), = warehouse.fetchall(queries.count_sql(table, d, False)) if windowed else ((rows,),)
+    preview = warehouse.frame(queries.preview_sql(table, d, windowed), params)
+    meta: dict[str, Any] = {
+        "dagster/row_count": int(rows),
+        "table_rows": int(total),
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": table.name,
+        "load_seconds": round(seconds, 3),
+        "preview": MetadataValue.md(preview.to_markdown(index=False)),
+    }
+    if window is not None:
+        meta["days"] = f"{window.days[0]}..{window.days[-1]}" if len(window.days) > 1 else str(window.days[0])
+    return meta
+
+
+def load_metadata(stats: LoadStats, source_uri: str) -> dict[str, Any]:
+    """What a staging load read and what it did with every record."""
+    meta: dict[str, Any] = {
+        "source": source_uri,
+        "files_read": stats.files,
+        "bytes_read": stats.bytes,
+        "records_read": stats.read,
+        "records_loaded": stats.loaded,
+        "records_rejected": stats.rejected,
+    }
+    if stats.sample_rejects:
+        meta["sample_rejects"] = MetadataValue.md(
+            "| file | line | reason |\n|---|---|---|\n"
+            + "\n".join(f"| {k} | {n} | {r.replace('|', '/')} |" for k, n, r in stats.sample_rejects)
+        )
+    return meta

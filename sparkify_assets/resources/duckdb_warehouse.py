@@ -1,0 +1,173 @@
+"""The embedded warehouse: one DuckDB file, loaded straight from the JSON files by DuckDB itself."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from pydantic import Field
+
+from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
+from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
+from sparkify_assets.sql import duckdb_json
+from sparkify_assets.sql.dialect import DUCKDB, Dialect, q
+from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
+
+_BOM = "chr(65279)"
+
+
+class DuckSession:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self.con.execute(sql, used_params(sql, params))
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, used_params(sql, params)).fetchall()
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file. One process writes at a time, so connecting retries while another holds the lock."""
+
+    path: str = Field(description="The DuckDB database file; created with its folder if missing.")
+    lock_timeout_seconds: float = Field(default=120.0, description="How long to wait for another writer.")
+
+    @property
+    def dialect(self) -> Dialect:
+        return DUCKDB
+
+    @property
+    def kind(self) -> str:
+        return "duckdb"
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(Path(self.path).expanduser()))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[DuckSession]:
+        con = self._connect()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield DuckSession(con)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+        con = self._connect()
+        try:
+            return con.execute(sql, used_params(sql, params)).df()
+        finally:
+            con.close()
+
+    # -- staging -------------------------------------------------------------------------------------------
+
+    def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
+                     run_id: str) -> LoadStats:
+        bounds = {d: DayWindow((d,)).params for d in window.days}
+        files = [
+            (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
+            for o in objects if (day := day_of_log_key(o.key)) is not None
+        ]
+        records = f"""
+SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, CAST(l.line_number AS INTEGER) AS line_number,
+       rtrim(CASE WHEN l.line_number = 1 THEN ltrim(l.line, {_BOM}) ELSE l.line END, chr(13)) AS text
+FROM (SELECT filename, unnest(lines) AS line, generate_subscripts(lines, 1) AS line_number
+      FROM (SELECT filename, string_split(content, chr(10)) AS lines FROM read_text($paths))) l
+JOIN _files f ON f.path = l.filename"""
+        with source.local_files(objects) as paths, self.transaction() as s:
+            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
+            self._load_files(s, files, paths, source)
+            self._build_records(s, records, paths, source, blank_lines_are_records=False)
+            s.execute(f"CREATE TEMP TABLE _classified AS {duckdb_json.classify_sql(STAGING_EVENTS, 'text', True)}")
+            self._fail_files_without_json(s, source)
+            s.execute(f"DELETE FROM {q(STAGING_EVENTS.name)} WHERE ts >= $start_ms AND ts < $end_ms", window.params)
+            return self._replace(s, STAGING_EVENTS, window.partition_keys, run_id, sum(o.size for o in objects),
+                                 len(objects))
+
+    def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
+        files = [(o, None, None, None) for o in objects]
+        records = f"""
+SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, 1 AS line_number,
+       trim(ltrim(t.content, {_BOM}), chr(10) || chr(13) || chr(9) || ' ') AS text
+FROM read_text($paths) t JOIN _files f ON f.path = t.filename"""
+        with source.local_files(objects) as paths, self.transaction() as s:
+            self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
+            self._load_files(s, files, paths, source)
+            self._build_records(s, records, paths, source, blank_lines_are_records=True)
+            s.execute(f"CREATE TEMP TABLE _classified AS {duckdb_json.classify_sql(STAGING_SONGS, 'song_id', False)}")
+            s.execute(f"DELETE FROM {q(STAGING_SONGS.name)}")
+            return self._replace(s, STAGING_SONGS, None, run_id, sum(o.size for o in objects), len(objects))
+
+    @staticmethod
+    def _load_files(s: DuckSession, files: list[tuple[SourceObject, str | None, int | None, int | None]],
+                    paths: dict[str, Path], source: RawSource) -> None:
+        s.execute("CREATE TEMP TABLE _files (path VARCHAR, source_key VARCHAR, partition_key VARCHAR, "
+                  "day_start_ms BIGINT, day_end_ms BIGINT)")
+        if files:
+            s.con.executemany("INSERT INTO _files VALUES (?, ?, ?, ?, ?)",
+                              [(str(paths[o.key]), o.key, pk, a, b) for o, pk, a, b in files])
+
+    @staticmethod
+    def _build_records(s: DuckSession, select: str, paths: dict[str, Path], source: RawSource,
+                       blank_lines_are_records: bool) -> None:
+        keep = "" if blank_lines_are_records else " WHERE trim(text, chr(9) || ' ') <> ''"
+        try:
+            s.execute(f"CREATE TEMP TABLE _records AS SELECT * FROM ({select}){keep}",
+                      {"paths": sorted(str(p) for p in paths.values())})
+        except duckdb.Error as exc:
+            message = str(exc)
+            for key, path in paths.items():
+                message = message.replace(str(path), source.uri(key))
+            raise SourceDataError(f"cannot read input: {message}") from None
+
+    @staticmethod
+    def _fail_files_without_json(s: DuckSession, source: RawSource) -> None:
+        """A file with no JSON line at all is not JSON lines: fail it whole rather than quarantine every line."""
+        bad = s.fetchall("""
+SELECT source_key, arg_min(line_number, line_number), arg_min(left(text, 80), line_number) FROM _classified
+GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
+        if bad:
+            detail = "; ".join(f"{source.uri(k)} line {n}: {t!r}" for k, n, t in bad)
+            raise SourceDataError(f"not JSON lines (no line parses as JSON): {detail}")
+
+    def _replace(self, s: DuckSession, table: Table, partition_keys: list[str] | None, run_id: str,
+                 nbytes: int, nfiles: int) -> LoadStats:
+        rejected_scope = {"target_table": table.name}
+        where = f"{q('target_table')} = $target_table"
+        if partition_keys is not None:
+            where += f" AND {q('partition_key')} BETWEEN $first AND $last"
+            rejected_scope |= {"first": partition_keys[0], "last": partition_keys[-1]}
+        s.execute(f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {where}", rejected_scope)
+        s.execute(duckdb_json.insert_loaded_sql(table))
+        s.execute(duckdb_json.insert_rejected_sql(), {"target_table": table.name, "run_id": run_id})
+        ((read, loaded, rejected),) = s.fetchall(
+            "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL)"
+            " FROM _classified")
+        sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified WHERE reason IS NOT NULL "
+                            "ORDER BY source_key, line_number LIMIT 10")
+        for temp in ("_classified", "_records", "_files"):
+            s.execute(f"DROP TABLE {temp}")
+        return LoadStats(files=nfiles, bytes=nbytes, read=read, loaded=loaded, rejected=rejected,
+                         sample_rejects=[(k, n, r) for k, n, r in sample])

@@ -1,0 +1,124 @@
+"""What the assets and checks need from a warehouse, whichever engine it is.
+
+DuckDB (embedded) and Redshift (production) implement it; assets and checks never branch on the engine.
+Everything that writes goes through `transaction()`, so a failure part-way leaves the previous state.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Protocol
+
+import pandas as pd
+from dagster import ConfigurableResource
+
+from sparkify_assets.resources.source import RawSource, SourceObject
+from sparkify_assets.sql.dialect import Dialect
+from sparkify_assets.tables import Table
+
+Params = Mapping[str, Any] | None
+
+
+class Session(Protocol):
+    """One open transaction."""
+
+    def execute(self, sql: str, params: Params = None) -> None: ...
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]: ...
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """A contiguous range of UTC days: one partition, or a single-run backfill of many."""
+
+    days: tuple[date, ...]
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.days[0], time(), tzinfo=timezone.utc)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(days=len(self.days))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Bounds as both epoch ms (staging ts) and naive UTC timestamps (start_time columns)."""
+        return {
+            "start_ms": int(self.start.timestamp() * 1000),
+            "end_ms": int(self.end.timestamp() * 1000),
+            "start_ts": self.start.replace(tzinfo=None),
+            "end_ts": self.end.replace(tzinfo=None),
+        }
+
+    @property
+    def partition_keys(self) -> list[str]:
+        return [d.isoformat() for d in self.days]
+
+
+@dataclass
+class LoadStats:
+    """What a staging load read and did with it; reported as materialization metadata."""
+
+    files: int = 0
+    bytes: int = 0
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    sample_rejects: list[tuple[str, int, str]] = field(default_factory=list)  # (key, line, reason)
+
+
+class Warehouse(ConfigurableResource, ABC):
+    @property
+    @abstractmethod
+    def dialect(self) -> Dialect: ...
+
+    @property
+    @abstractmethod
+    def kind(self) -> str:
+        """The Dagster kind shown on the assets ('duckdb', 'redshift')."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit on success, roll back on any exception."""
+
+    @abstractmethod
+    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+        """A small result as a DataFrame (previews, check examples); never for moving rows."""
+
+    @abstractmethod
+    def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
+                     run_id: str) -> LoadStats:
+        """Replace the window's staging_events rows with the valid lines of `objects`; quarantine the rest."""
+
+    @abstractmethod
+    def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
+        """Replace staging_songs with the valid song files; quarantine the rest."""
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self.transaction() as session:
+            return session.fetchall(sql, params)
+
+    def ensure_tables(self, session: Session, tables: Sequence[Table]) -> None:
+        for table in tables:
+            session.execute(self.dialect.create_table(table))
+
+    def run(self, statements: Sequence[str], params: Params = None, ensure: Sequence[Table] = ()) -> None:
+        """Statements in one transaction, after idempotent DDL for the tables they touch."""
+        with self.transaction() as session:
+            self.ensure_tables(session, ensure)
+            for sql in statements:
+                session.execute(sql, params)
+
+
+def used_params(sql: str, params: Params) -> dict[str, Any] | None:
+    """Only the parameters a statement names: drivers reject unused named parameters."""
+    if not params:
+        return None
+    used = {k: v for k, v in params.items() if f"${k}" in sql or f"%({k})s" in sql}
+    return used or None

@@ -1,0 +1,26 @@
+"""Read-only SQL over one table, scoped to a partition window where the table has one: counts and previews."""
+
+from __future__ import annotations
+
+from sparkify_assets.sql.dialect import Dialect, column_list, q
+from sparkify_assets.tables import Table
+
+
+def window_predicate(table: Table, d: Dialect) -> str:
+    """Rows of the run's days; staging keeps raw epoch ms, the star schema keeps timestamps."""
+    col = table.partition_column
+    if col is None:
+        return "1 = 1"
+    lo, hi = ("start_ms", "end_ms") if table.column(col).type == "BIGINT" else ("start_ts", "end_ts")
+    return f"{q(col)} >= {d.param(lo)} AND {q(col)} < {d.param(hi)}"
+
+
+def count_sql(table: Table, d: Dialect, windowed: bool) -> str:
+    where = window_predicate(table, d) if windowed else "1 = 1"
+    return f"SELECT COUNT(*) FROM {q(table.name)} WHERE {where}"
+
+
+def preview_sql(table: Table, d: Dialect, windowed: bool, limit: int = 5) -> str:
+    where = window_predicate(table, d) if windowed else "1 = 1"
+    return (f"SELECT {column_list(table.column_names)} FROM {q(table.name)} WHERE {where} "
+            f"ORDER BY {column_list(table.key)} LIMIT {int(limit)}")
