@@ -34,12 +34,13 @@ def build_warehouse(kind: str) -> Warehouse:
     raise NotImplementedError("SPARKIFY_WAREHOUSE=redshift is not available yet")
 
 
-def build_definitions() -> Definitions:
-    kind = settings.warehouse_kind()
+def build_definitions(source: RawSource | None = None, warehouse: Warehouse | None = None) -> Definitions:
+    """The project's definitions; tests pass their own resources, everyone else gets the environment's."""
+    warehouse = warehouse or build_warehouse(settings.warehouse_kind())
     return Definitions(
-        assets=build_assets(kind),
-        asset_checks=build_checks(dialect_for(kind)),
-        resources={"source": build_source(settings.data_url()), "warehouse": build_warehouse(kind)},
+        assets=build_assets(warehouse.kind),
+        asset_checks=build_checks(dialect_for(warehouse.kind)),
+        resources={"source": source or build_source(settings.data_url()), "warehouse": warehouse},
         executor=in_process_executor,
     )
 

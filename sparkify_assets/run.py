@@ -9,12 +9,27 @@ from __future__ import annotations
 import os
 import sys
 
-from dagster import DagsterInstance
+from collections.abc import Sequence
+from datetime import date
+
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from sparkify_assets import defs
 from sparkify_assets.sql import queries
 from sparkify_assets.tables import ALL_TABLES
+
+
+def materialize_days(definitions: Definitions, days: Sequence[date], instance: DagsterInstance,
+                     raise_on_error: bool = False) -> ExecuteInProcessResult:
+    """Every asset and check for a contiguous range of days, in one run (as the CLI's --partition-range)."""
+    job = definitions.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        instance=instance,
+        tags={ASSET_PARTITION_RANGE_START_TAG: min(days).isoformat(),
+              ASSET_PARTITION_RANGE_END_TAG: max(days).isoformat()},
+        raise_on_error=raise_on_error,
+    )
 
 
 def main() -> int:
@@ -26,12 +41,7 @@ def main() -> int:
         return 1
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     print(f"materializing every asset for {days[0]}..{days[-1]} from {source.uri()}", flush=True)
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(), ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()},
-        raise_on_error=False,
-    )
+    result = materialize_days(defs, days, instance)
     checks: dict[str, list[bool]] = {}
     for evaluation in result.get_asset_check_evaluations():
         checks.setdefault(evaluation.asset_key.to_user_string(), []).append(evaluation.passed)

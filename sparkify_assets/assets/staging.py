@@ -37,7 +37,7 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         context.log.info(f"staging_events: {len(objects)} file(s), {sum(o.size for o in objects):,} bytes "
                          f"for {win.days[0]}..{win.days[-1]}")
         started = time.perf_counter()
-        stats = warehouse.stage_events(source, objects, win, context.run_id)
+        stats = warehouse.stage_events(source, objects, win, context.run.run_id)
         seconds = time.perf_counter() - started
         context.log.info(f"staging_events: {stats.read:,} records read, {stats.loaded:,} loaded, "
                          f"{stats.rejected:,} rejected in {seconds:.2f}s")
@@ -63,7 +63,7 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         objects = source.song_objects()
         context.log.info(f"staging_songs: {len(objects):,} song files, {sum(o.size for o in objects):,} bytes")
         started = time.perf_counter()
-        stats = warehouse.stage_songs(source, objects, context.run_id)
+        stats = warehouse.stage_songs(source, objects, context.run.run_id)
         seconds = time.perf_counter() - started
         context.log.info(f"staging_songs: {stats.loaded:,} loaded, {stats.rejected:,} rejected in {seconds:.2f}s")
         return MaterializeResult(metadata={

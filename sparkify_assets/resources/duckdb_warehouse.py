@@ -11,7 +11,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pydantic import Field
+from dagster import InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
@@ -38,6 +39,16 @@ class DuckDBWarehouse(Warehouse):
 
     path: str = Field(description="The DuckDB database file; created with its folder if missing.")
     lock_timeout_seconds: float = Field(default=120.0, description="How long to wait for another writer.")
+    _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """One connection for the whole run in this process: opening the file costs more than most queries."""
+        self._con = self._open()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     @property
     def dialect(self) -> Dialect:
@@ -48,6 +59,10 @@ class DuckDBWarehouse(Warehouse):
         return "duckdb"
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the run's connection (own transaction, own temp tables), or a fresh connection."""
+        return self._con.cursor() if self._con is not None else self._open()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05

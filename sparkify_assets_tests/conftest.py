@@ -1,0 +1,35 @@
+"""Shared fixtures: the real sample, a throwaway Dagster instance, and project definitions on real resources."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, Definitions
+
+from sparkify_assets.definitions import build_definitions
+from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
+from sparkify_assets.resources.source import LocalFolderSource
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_SAMPLE = Path(os.environ.get("SPARKIFY_REAL_SAMPLE", ROOT.parent / "shared" / "data" / "sparkify"))
+
+
+@pytest.fixture(scope="session")
+def real_sample() -> Path:
+    if not (REAL_SAMPLE / "log_data").is_dir():
+        pytest.skip(f"the real Sparkify sample is not at {REAL_SAMPLE} (set SPARKIFY_REAL_SAMPLE to its folder)")
+    return REAL_SAMPLE
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    """An in-memory instance: real runs and event logs, none of the cost of on-disk storage."""
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def local_defs(data: Path, db: Path) -> Definitions:
+    return build_definitions(source=LocalFolderSource(root=str(data)), warehouse=DuckDBWarehouse(path=str(db)))

@@ -1,0 +1,27 @@
+"""Read whole tables back out of a DuckDB warehouse file, for comparisons that cover every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from sparkify_assets.tables import ALL_TABLES, REJECTED_RECORDS
+
+
+def table(db: Path, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f'SELECT * FROM "{name}"').df()
+
+
+def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, sorted; run ids left out (they differ by design between runs)."""
+    out = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for t in ALL_TABLES:
+            cols = [c for c in t.column_names if not (t is REJECTED_RECORDS and c == "run_id")]
+            select = ", ".join(f'"{c}"' for c in cols)
+            out[t.name] = sorted(con.execute(f'SELECT {select} FROM "{t.name}"').fetchall(), key=repr)
+    return out
