@@ -1,39 +1,132 @@
-"""Asset checks, generated from the table definitions: every table's key is present and unique, and the
-tables the original pipeline counted are not empty. Error-level checks block downstream assets."""
+"""Asset checks: generic rules generated from the table definitions, plus reconciliations and the song-match
+rate. Error-level checks block downstream assets; on daily tables a check looks at the days just loaded."""
 
+from collections.abc import Sequence
+from typing import Any
 
-from collections.abc import Callable
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetChecksDefinition,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, MetadataValue, asset_check
-
-from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.sql.checks import Rule, key_not_null, key_unique, not_empty
+from sparkify_assets import settings
+from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets.resources.warehouse import DayWindow, Warehouse
+from sparkify_assets.sql import checks as rules
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, STAGING_SONGS, WAREHOUSE_TABLES, Table
 
-RuleFactory = Callable[[Table, Dialect], Rule]
+
+def _window(context: AssetCheckExecutionContext, table: Table) -> DayWindow | None:
+    return window_of(context.partition_keys) if table.partition_column else None
 
 
-def evaluate(warehouse: Warehouse, rule: Rule) -> AssetCheckResult:
-    (count,), = warehouse.fetchall(rule.count_sql())
-    meta: dict[str, object] = {"offending_rows": int(count)}
-    if count:
-        examples = warehouse.frame(rule.examples_sql())
-        meta["examples"] = MetadataValue.md(examples.to_markdown(index=False))
-    return AssetCheckResult(passed=count == 0, metadata=meta)
+def _params(win: DayWindow | None) -> dict[str, Any]:
+    if win is None:
+        return {}
+    return {**win.params, "first_day": win.partition_keys[0], "last_day": win.partition_keys[-1]}
 
 
-def build_check(table: Table, make_rule: RuleFactory, dialect: Dialect) -> AssetChecksDefinition:
-    rule = make_rule(table, dialect)
+def _scope_metadata(win: DayWindow | None) -> dict[str, Any]:
+    return {"days": f"{win.days[0]}..{win.days[-1]}"} if win else {}
 
-    @asset_check(asset=table.name, name=rule.name, description=rule.description, blocking=True)
+
+def all_rules(d: Dialect) -> list[rules.Rule]:
+    generic = [r for t in WAREHOUSE_TABLES for r in (*rules.key_rules(t, d), *rules.column_rules(t, d))]
+    return [
+        *generic,
+        rules.not_empty(STAGING_EVENTS, d, warn_only=True),  # a quiet day is odd, not wrong
+        rules.not_empty(STAGING_SONGS, d, warn_only=False),  # no catalogue: nothing can match
+        rules.not_empty(SONGPLAYS, d, warn_only=True),
+        rules.songplays_reconcile(d),
+        rules.time_covers_songplays(d),
+    ]
+
+
+def build_rule_check(rule: rules.Rule) -> AssetChecksDefinition:
+    @asset_check(
+        asset=rule.table.name,
+        name=rule.name,
+        description=rule.description,
+        blocking=True,
+        additional_deps=list(rule.also_reads),
+        partitions_def=daily_partitions if rule.windowed else None,
+        metadata={"sql": MetadataValue.md(f"```sql\n{rule.offending}\n```")},
+    )
     def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-        return evaluate(warehouse, rule)
+        win = _window(context, rule.table)
+        params = _params(win)
+        (count,), = warehouse.fetchall(rule.count_sql(), params)
+        meta: dict[str, Any] = {"offending_rows": int(count), **_scope_metadata(win)}
+        if count:
+            meta["examples"] = MetadataValue.md(warehouse.frame(rule.examples_sql(), params).to_markdown(index=False))
+        severity = AssetCheckSeverity.WARN if rule.warn_only else AssetCheckSeverity.ERROR
+        return AssetCheckResult(passed=count == 0, severity=severity, metadata=meta)
 
     return _check
 
 
-def build_checks(dialect: Dialect) -> list[AssetChecksDefinition]:
-    checks = [build_check(t, f, dialect) for t in WAREHOUSE_TABLES for f in (key_not_null, key_unique)]
-    checks += [build_check(t, not_empty, dialect) for t in (STAGING_EVENTS, STAGING_SONGS, SONGPLAYS)]
-    return checks
+def build_staging_reconciliation(table: Table, d: Dialect) -> AssetChecksDefinition:
+    """Records read by the last load == rows now staged + rows now quarantined, for the same days."""
+
+    @asset_check(
+        asset=table.name,
+        name="loaded_plus_rejected_equals_read",
+        description=f"Every record the last load of {table.name} read is either in {table.name} or in "
+        "rejected_records: nothing lost, nothing doubled.",
+        blocking=True,
+        partitions_def=daily_partitions if table.partition_column else None,
+    )
+    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+        win = _window(context, table)
+        event = context.instance.get_latest_materialization_event(AssetKey(table.name))
+        load = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        if "records_read" not in load or (win and load["days"].value != _scope_metadata(win)["days"]):
+            return AssetCheckResult(passed=False, metadata={
+                "problem": "no load of these days recorded: materialize the asset first", **_scope_metadata(win)})
+        read = int(load["records_read"].value)
+        (staged, rejected), = warehouse.fetchall(rules.staged_counts_sql(table, d),
+                                                 {**_params(win), "target_table": table.name})
+        return AssetCheckResult(passed=staged + rejected == read, metadata={
+            "records_read": read, "rows_staged": int(staged), "rows_rejected": int(rejected),
+            "difference": int(staged + rejected - read), **_scope_metadata(win)})
+
+    return _check
+
+
+def build_match_rate_check(d: Dialect) -> AssetChecksDefinition:
+    threshold = settings.min_song_match_rate()
+
+    @asset_check(
+        asset=SONGPLAYS.name,
+        name="song_match_rate",
+        description=f"Share of song plays matched to a song file; warns below {threshold:.0%} "
+        "(SPARKIFY_MIN_SONG_MATCH_RATE). Plotted per load in the UI.",
+        blocking=False,
+        partitions_def=daily_partitions,
+    )
+    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+        win = _window(context, SONGPLAYS)
+        (plays, matched), = warehouse.fetchall(rules.match_rate_sql(d), _params(win))
+        rate = matched / plays if plays else 0.0
+        return AssetCheckResult(
+            passed=rate >= threshold, severity=AssetCheckSeverity.WARN,
+            metadata={"match_rate": round(rate, 6), "songplays": int(plays), "matched": int(matched),
+                      "threshold": threshold, **_scope_metadata(win)},
+        )
+
+    return _check
+
+
+def build_checks(d: Dialect) -> Sequence[AssetChecksDefinition]:
+    return [
+        *(build_rule_check(rule) for rule in all_rules(d)),
+        build_staging_reconciliation(STAGING_EVENTS, d),
+        build_staging_reconciliation(STAGING_SONGS, d),
+        build_match_rate_check(d),
+    ]

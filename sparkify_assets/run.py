@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster import AssetCheckSeverity, DagsterInstance, Definitions, ExecuteInProcessResult
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from sparkify_assets import defs
@@ -42,18 +42,17 @@ def main() -> int:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     print(f"materializing every asset for {days[0]}..{days[-1]} from {source.uri()}", flush=True)
     result = materialize_days(defs, days, instance)
-    checks: dict[str, list[bool]] = {}
-    for evaluation in result.get_asset_check_evaluations():
-        checks.setdefault(evaluation.asset_key.to_user_string(), []).append(evaluation.passed)
+    evaluations = result.get_asset_check_evaluations()
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
     print(f"{'table':<18}{'rows':>10}  checks passed")
     for table in ALL_TABLES:
         (rows,), = warehouse.fetchall(queries.count_sql(table, warehouse.dialect, False))
-        results = checks.get(table.name, [])
-        print(f"{table.name:<18}{rows:>10}  {sum(results)}/{len(results)}")
-    failed = sum(not passed for results in checks.values() for passed in results)
-    return 0 if result.success and not failed else 1
-
+        mine = [e for e in evaluations if e.asset_key.to_user_string() == table.name]
+        failed = ", ".join(f"{e.check_name} ({e.severity.value.lower()})" for e in mine if not e.passed)
+        print(f"{table.name:<18}{rows:>10}  {sum(e.passed for e in mine)}/{len(mine)}"
+              + (f"  failed: {failed}" if failed else ""))
+    errors = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR]
+    return 0 if result.success and not errors else 1
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -44,3 +44,8 @@ def end_date_exclusive() -> str | None:
     """SPARKIFY_END_DATE is the last day users want (inclusive); Dagster's end_date is exclusive."""
     value = os.environ.get("SPARKIFY_END_DATE")
     return (date.fromisoformat(value) + timedelta(days=1)).isoformat() if value else None
+
+
+def min_song_match_rate() -> float:
+    """Below this share of songplays with a matched song, the match-rate check warns."""
+    return float(os.environ.get("SPARKIFY_MIN_SONG_MATCH_RATE") or 0.05)

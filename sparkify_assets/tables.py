@@ -30,6 +30,9 @@ class Column:
     nullable: bool = True
     json_field: str | None = None  # staging only: the raw JSON field the column is loaded from
     json_kind: JsonKind | None = None
+    accepted: tuple[str, ...] = ()  # the only values allowed (null aside), checked after every load
+    value_range: tuple[int, int] | None = None  # inclusive bounds, checked after every load
+    references: str | None = None  # "table.column" every non-null value must exist in
 
     @property
     def max_bytes(self) -> int | None:
@@ -74,6 +77,9 @@ def _c(name: str, type_: str, description: str, **kwargs: object) -> Column:
 def _j(name: str, type_: str, json_field: str, kind: JsonKind, description: str, *, required: bool = False) -> Column:
     return Column(name, type_, description, nullable=not required, json_field=json_field, json_kind=kind)
 
+
+LEVELS = ("free", "paid")
+GENDERS = ("F", "M")
 
 S = JsonKind.STRING
 I = JsonKind.INTEGER  # noqa: E741
@@ -145,10 +151,12 @@ SONGPLAYS = Table(
            "deterministic, so reloads never change ids.", nullable=False),
         _c("start_time", "TIMESTAMP", "When the play started, UTC, millisecond precision (ts of the event).",
            nullable=False),
-        _c("user_id", "INTEGER", "User who played the song; references users."),
-        _c("level", "VARCHAR(16)", "User's level at the time of the play: 'free' or 'paid'."),
-        _c("song_id", "VARCHAR(32)", "Matched song; references songs; null when no song file matches."),
-        _c("artist_id", "VARCHAR(32)", "Matched artist; references artists; null when no song file matches."),
+        _c("user_id", "INTEGER", "User who played the song; references users.", references="users.user_id"),
+        _c("level", "VARCHAR(16)", "User's level at the time of the play: 'free' or 'paid'.", accepted=LEVELS),
+        _c("song_id", "VARCHAR(32)", "Matched song; references songs; null when no song file matches.",
+           references="songs.song_id"),
+        _c("artist_id", "VARCHAR(32)", "Matched artist; references artists; null when no song file matches.",
+           references="artists.artist_id"),
         _c("session_id", "INTEGER", "Session of the play."),
         _c("location", "VARCHAR(512)", "User's metro area at the time of the play."),
         _c("user_agent", "VARCHAR(1024)", "Browser user agent of the play."),
@@ -170,8 +178,8 @@ USERS = Table(
         _c("user_id", "INTEGER", "User id.", nullable=False),
         _c("first_name", "VARCHAR(256)", "First name, from the latest event."),
         _c("last_name", "VARCHAR(256)", "Last name, from the latest event."),
-        _c("gender", "VARCHAR(8)", "'F', 'M' or null."),
-        _c("level", "VARCHAR(16)", "Current level ('free' or 'paid'): that of the latest event."),
+        _c("gender", "VARCHAR(8)", "'F', 'M' or null.", accepted=GENDERS),
+        _c("level", "VARCHAR(16)", "Current level ('free' or 'paid'): that of the latest event.", accepted=LEVELS),
     ),
     key=("user_id",),
     diststyle="ALL",
@@ -218,12 +226,12 @@ TIME = Table(
     description="Dimension: one row per distinct start_time of songplays, broken into calendar parts (UTC).",
     columns=(
         _c("start_time", "TIMESTAMP", "Timestamp of a song play, UTC.", nullable=False),
-        _c("hour", "SMALLINT", "Hour of day, 0-23."),
-        _c("day", "SMALLINT", "Day of month, 1-31."),
-        _c("week", "SMALLINT", "ISO week of the year, 1-53."),
-        _c("month", "SMALLINT", "Month, 1-12."),
+        _c("hour", "SMALLINT", "Hour of day, 0-23.", value_range=(0, 23)),
+        _c("day", "SMALLINT", "Day of month, 1-31.", value_range=(1, 31)),
+        _c("week", "SMALLINT", "ISO week of the year, 1-53.", value_range=(1, 53)),
+        _c("month", "SMALLINT", "Month, 1-12.", value_range=(1, 12)),
         _c("year", "SMALLINT", "Year."),
-        _c("weekday", "SMALLINT", "ISO day of week: 1 = Monday ... 7 = Sunday."),
+        _c("weekday", "SMALLINT", "ISO day of week: 1 = Monday ... 7 = Sunday.", value_range=(1, 7)),
     ),
     key=("start_time",),
     partition_column="start_time",

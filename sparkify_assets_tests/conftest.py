@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -33,3 +33,8 @@ def instance() -> Iterator[DagsterInstance]:
 
 def local_defs(data: Path, db: Path) -> Definitions:
     return build_definitions(source=LocalFolderSource(root=str(data)), warehouse=DuckDBWarehouse(path=str(db)))
+
+
+def failed_checks(result: ExecuteInProcessResult) -> set[tuple[str, str]]:
+    """(asset, check) of every check that did not pass in a run."""
+    return {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}

@@ -12,7 +12,7 @@ from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests import expected, warehouse_snapshot
-from sparkify_assets_tests.conftest import local_defs
+from sparkify_assets_tests.conftest import failed_checks, local_defs
 
 NOVEMBER = [date(2018, 11, 1) + timedelta(days=i) for i in range(30)]
 
@@ -22,7 +22,9 @@ def loaded(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     db = tmp_path_factory.mktemp("real") / "warehouse.duckdb"
     result = materialize_days(local_defs(real_sample, db), NOVEMBER, DagsterInstance.ephemeral())
     assert result.success
-    assert all(e.passed for e in result.get_asset_check_evaluations())
+    # The real sample matches almost no songs (1 play in 6,820), so only the match-rate warning may fire.
+    assert failed_checks(result) <= {("songplays", "song_match_rate")}
+    assert len(result.get_asset_check_evaluations()) >= 30
     return db, expected.compute(real_sample)
 
 

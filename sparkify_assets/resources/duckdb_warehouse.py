@@ -177,9 +177,10 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
         s.execute(f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {where}", rejected_scope)
         s.execute(duckdb_json.insert_loaded_sql(table))
         s.execute(duckdb_json.insert_rejected_sql(), {"target_table": table.name, "run_id": run_id})
-        ((read, loaded, rejected),) = s.fetchall(
-            "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL)"
-            " FROM _classified")
+        # `read` counts the input records themselves, independently of how they were classified.
+        ((read,),) = s.fetchall("SELECT count(*) FROM _records")
+        ((loaded, rejected),) = s.fetchall(
+            "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM _classified")
         sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified WHERE reason IS NOT NULL "
                             "ORDER BY source_key, line_number LIMIT 10")
         for temp in ("_classified", "_records", "_files"):

@@ -6,13 +6,14 @@ from sparkify_assets.sql.dialect import Dialect, column_list, q
 from sparkify_assets.tables import Table
 
 
-def window_predicate(table: Table, d: Dialect) -> str:
+def window_predicate(table: Table, d: Dialect, alias: str = "") -> str:
     """Rows of the run's days; staging keeps raw epoch ms, the star schema keeps timestamps."""
     col = table.partition_column
     if col is None:
         return "1 = 1"
     lo, hi = ("start_ms", "end_ms") if table.column(col).type == "BIGINT" else ("start_ts", "end_ts")
-    return f"{q(col)} >= {d.param(lo)} AND {q(col)} < {d.param(hi)}"
+    ref = f"{alias}.{q(col)}" if alias else q(col)
+    return f"{ref} >= {d.param(lo)} AND {ref} < {d.param(hi)}"
 
 
 def count_sql(table: Table, d: Dialect, windowed: bool) -> str:
