@@ -7,9 +7,10 @@ from typing import Any
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetKey,
+    AssetRecordsFilter,
     MetadataValue,
     asset_check,
 )
@@ -33,7 +34,7 @@ def _params(win: DayWindow | None) -> dict[str, Any]:
 
 
 def _scope_metadata(win: DayWindow | None) -> dict[str, Any]:
-    return {"days": f"{win.days[0]}..{win.days[-1]}"} if win else {}
+    return {"days": win.label} if win else {}
 
 
 def all_rules(d: Dialect) -> list[rules.Rule]:
@@ -84,8 +85,12 @@ def build_staging_reconciliation(table: Table, d: Dialect) -> AssetChecksDefinit
     )
     def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
         win = _window(context, table)
-        event = context.instance.get_latest_materialization_event(AssetKey(table.name))
-        load = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        # The latest load that covered these days: for a daily table, the newest one of the window's last day.
+        records = context.instance.fetch_materializations(
+            AssetRecordsFilter(AssetKey(table.name), asset_partitions=[win.partition_keys[-1]] if win else None),
+            limit=1,
+        ).records
+        load = records[0].asset_materialization.metadata if records and records[0].asset_materialization else {}
         if "records_read" not in load or (win and load["days"].value != _scope_metadata(win)["days"]):
             return AssetCheckResult(passed=False, metadata={
                 "problem": "no load of these days recorded: materialize the asset first", **_scope_metadata(win)})

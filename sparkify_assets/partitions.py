@@ -20,7 +20,7 @@ def window_of(partition_keys: Sequence[str]) -> DayWindow:
     days = tuple(sorted(date.fromisoformat(k) for k in partition_keys))
     if not days:
         raise ValueError("no partition to load")
-    gaps = [d for d, nxt in zip(days, days[1:]) if nxt - d != timedelta(days=1)]
+    gaps = [d for d, nxt in zip(days, days[1:], strict=False) if nxt - d != timedelta(days=1)]
     if gaps:
         raise ValueError(f"partitions must be one contiguous range; gap after {gaps[0]}")
     return DayWindow(days)

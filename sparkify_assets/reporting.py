@@ -44,7 +44,7 @@ def table_metadata(warehouse: Warehouse, table: Table, window: DayWindow | None,
         "preview": MetadataValue.md(preview.to_markdown(index=False)),
     }
     if window is not None:
-        meta["days"] = f"{window.days[0]}..{window.days[-1]}" if len(window.days) > 1 else str(window.days[0])
+        meta["days"] = window.label
     return meta
 
 

@@ -32,7 +32,8 @@ def test_staging_holds_every_line_and_song(loaded: tuple[Path, expected.Expected
     db, exp = loaded
     staged = warehouse_snapshot.table(db, "staging_events")
     assert len(staged) == len(exp.events)
-    assert sorted(zip(staged.source_key, staged.line_number)) == sorted(zip(exp.events._key, exp.events._line))
+    assert sorted(zip(staged.source_key, staged.line_number, strict=True)) == sorted(
+        zip(exp.events._key, exp.events._line, strict=True))
     assert len(warehouse_snapshot.table(db, "staging_songs")) == len(exp.songs)
     assert len(warehouse_snapshot.table(db, "rejected_records")) == 0
 

@@ -180,7 +180,8 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
         # `read` counts the input records themselves, independently of how they were classified.
         ((read,),) = s.fetchall("SELECT count(*) FROM _records")
         ((loaded, rejected),) = s.fetchall(
-            "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM _classified")
+            "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) "
+            "FROM _classified")
         sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified WHERE reason IS NOT NULL "
                             "ORDER BY source_key, line_number LIMIT 10")
         for temp in ("_classified", "_records", "_files"):

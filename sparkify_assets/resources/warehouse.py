@@ -56,6 +56,12 @@ class DayWindow:
         }
 
     @property
+    def label(self) -> str:
+        """How metadata names the days, so a check can tell which load covered which days."""
+        first, last = self.days[0].isoformat(), self.days[-1].isoformat()
+        return first if first == last else f"{first}..{last}"
+
+    @property
     def partition_keys(self) -> list[str]:
         return [d.isoformat() for d in self.days]
 

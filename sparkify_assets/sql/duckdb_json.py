@@ -58,8 +58,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _json_kind(v: str) -> str:
+    """The JSON type of a value in the words of the reasons users read."""
+    return (f"CASE json_type({v}) WHEN 'OBJECT' THEN 'an object' WHEN 'ARRAY' THEN 'an array' "
+            f"WHEN 'VARCHAR' THEN 'a string' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' "
+            f"WHEN 'DOUBLE' THEN 'a decimal number' ELSE 'an integer' END")
+
+
 def _found(v: str) -> str:
-    return f"' (found ' || lower(json_type({v})) || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
+    return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
 
 
 def classify_sql(table: Table, dedupe_on: str, check_day: bool) -> str:
@@ -76,7 +83,7 @@ def classify_sql(table: Table, dedupe_on: str, check_day: bool) -> str:
         (f"octet_length(encode(text)) > {MAX_RECORD_BYTES}",
          f"'record is ' || octet_length(encode(text)) || ' bytes, over the {MAX_RECORD_BYTES}-byte limit'"),
         ("NOT is_json", "'invalid JSON'"),
-        ("json_type(text) <> 'OBJECT'", "'not a JSON object (found ' || lower(json_type(text)) || ')'"),
+        ("json_type(text) <> 'OBJECT'", f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
     ]
     for c in cols:
         if not c.nullable:

@@ -8,6 +8,7 @@ dimensions), so running it again, or in any order, leaves the same rows. Paramet
 from __future__ import annotations
 
 from sparkify_assets.sql.dialect import Dialect, column_list, q
+from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS, TIME, USERS, Table
 
 
@@ -17,7 +18,6 @@ def _insert(table: Table, select: str) -> str:
 
 def songplays_window(d: Dialect) -> list[str]:
     """Every NextSong event of the window, matched to at most one song by (title, artist name, length)."""
-    p = d.param
     matched_songs = f"""
         SELECT {q("title")}, {q("artist_name")}, {q("duration")}, {q("song_id")}, {q("artist_id")},
                ROW_NUMBER() OVER (PARTITION BY {q("title")}, {q("artist_name")}, {q("duration")}
@@ -32,15 +32,14 @@ FROM {q(STAGING_EVENTS.name)} e
 LEFT JOIN ({matched_songs}) s
   ON s.rn = 1 AND s.{q("title")} = e.{q("song")} AND s.{q("artist_name")} = e.{q("artist")}
      AND s.{q("duration")} = e.{q("length")}
-WHERE e.{q("page")} = 'NextSong' AND e.{q("ts")} >= {p("start_ms")} AND e.{q("ts")} < {p("end_ms")}"""
+WHERE e.{q("page")} = 'NextSong' AND {window_predicate(STAGING_EVENTS, d, "e")}"""
     return [
-        f"DELETE FROM {q(SONGPLAYS.name)} WHERE {q('start_time')} >= {p('start_ts')} AND {q('start_time')} < {p('end_ts')}",
+        f"DELETE FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONGPLAYS, d)}",
         _insert(SONGPLAYS, select),
     ]
 
 
 def time_window(d: Dialect) -> list[str]:
-    p = d.param
     st = q("start_time")
     parts = ", ".join(
         f"CAST(EXTRACT({part} FROM {st}) AS SMALLINT)" for part in ("HOUR", "DAY", "WEEK", "MONTH", "YEAR")
@@ -48,10 +47,9 @@ def time_window(d: Dialect) -> list[str]:
     # ISO weekday from DOW (0 = Sunday on every engine): Monday = 1 ... Sunday = 7.
     weekday = f"CAST(MOD(CAST(EXTRACT(DOW FROM {st}) AS INTEGER) + 6, 7) + 1 AS SMALLINT)"
     select = f"""SELECT {st}, {parts}, {weekday}
-FROM (SELECT DISTINCT {st} FROM {q(SONGPLAYS.name)}
-      WHERE {st} >= {p("start_ts")} AND {st} < {p("end_ts")}) sp"""
+FROM (SELECT DISTINCT {st} FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONGPLAYS, d)}) sp"""
     return [
-        f"DELETE FROM {q(TIME.name)} WHERE {st} >= {p('start_ts')} AND {st} < {p('end_ts')}",
+        f"DELETE FROM {q(TIME.name)} WHERE {window_predicate(TIME, d)}",
         _insert(TIME, select),
     ]
 
