@@ -58,7 +58,8 @@ def test_make_run_entry_point_prints_every_table(real_sample: Path, tmp_path: Pa
     events = expected.read_events(real_sample)
     assert int(lines["staging_events"][1]) == len(events)
     assert int(lines["songplays"][1]) == (events.page == "NextSong").sum()
-    assert lines["songplays"][2].endswith("/9")  # every check ran; only the match-rate warning may fail
+    passed, total = map(int, lines["songplays"][2].split("/"))
+    assert total >= 9 and passed >= total - 1  # only the match-rate warning may fail on this sample
     # The run is recorded in DAGSTER_HOME, so it shows in the UI later.
     with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         assert len(instance.get_run_records()) == 1

@@ -42,4 +42,5 @@ def run_transform(context: AssetExecutionContext, warehouse: Warehouse, table: T
     warehouse.run(statements, win.params if win else None, ensure=(*reads, table))
     seconds = time.perf_counter() - started
     context.log.info(f"{table.name}: loaded {win.days[0]}..{win.days[-1]}" if win else f"{table.name}: rebuilt")
-    return MaterializeResult(metadata=reporting.table_metadata(warehouse, table, win, seconds))
+    reads_meta = {"reads": ", ".join(t.name for t in reads)}
+    return MaterializeResult(metadata={**reporting.table_metadata(warehouse, table, win, seconds), **reads_meta})
