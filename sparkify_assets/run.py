@@ -20,10 +20,11 @@ from sparkify_assets.tables import ALL_TABLES
 
 
 def materialize_days(definitions: Definitions, days: Sequence[date], instance: DagsterInstance,
-                     raise_on_error: bool = False) -> ExecuteInProcessResult:
+                     raise_on_error: bool = False, log_level: str = "DEBUG") -> ExecuteInProcessResult:
     """Every asset and check for a contiguous range of days, in one run (as the CLI's --partition-range)."""
     job = definitions.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance,
         tags={ASSET_PARTITION_RANGE_START_TAG: min(days).isoformat(),
               ASSET_PARTITION_RANGE_END_TAG: max(days).isoformat()},
@@ -40,7 +41,7 @@ def main() -> int:
         return 1
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     print(f"materializing every asset for {days[0]}..{days[-1]} from {source.uri()}", flush=True)
-    result = materialize_days(defs, days, instance)
+    result = materialize_days(defs, days, instance, log_level="INFO")
     evaluations = result.get_asset_check_evaluations()
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'}")
     print(f"{'table':<18}{'rows':>10}  checks passed")
