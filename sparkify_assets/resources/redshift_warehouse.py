@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -92,7 +91,7 @@ class RedshiftWarehouse(Warehouse):
                                   "(COPY ... REGION); s3://udacity-dend is in us-west-2.")
     max_errors: int = Field(default=rs.DEFAULT_MAX_ERRORS, description="COPY MAXERROR: rejects tolerated per load.")
     manifest_prefix: str = Field(default="_manifests/", description="Where multi-day COPY manifests are written, "
-                                 "relative to the data root (needs s3:PutObject/DeleteObject there).")
+                                 "relative to the data root (needs s3:PutObject there).")
     load_errors_view: Literal["auto", "stl_load_errors", "sys_load_error_detail"] = Field(
         default="auto", description="Where COPY rejects are read from; auto = SYS view on Serverless, else STL.")
     dialect_name: Literal["redshift", "postgres"] = Field(
@@ -242,7 +241,7 @@ class RedshiftWarehouse(Warehouse):
         for row in copy_rejects:
             s.execute(rs.insert_rejected_sql(d), row)
         ((landed, loaded),) = s.fetchall(rs.counts_sql())
-        sample = [(k, n, r) for k, n, r in s.fetchall(rs.sample_rejects_sql())]
+        sample = [(k or params["copy_input"], n, r) for k, n, r in s.fetchall(rs.sample_rejects_sql())]
         sample = sorted(sample + [(r["source_key"], r["line_number"], r["reason"]) for r in copy_rejects])[:10]
         for temp in (rs.CLASSIFIED_TABLE, copy.table.name, *([rs.FILES_TABLE] if table is STAGING_EVENTS else [])):
             s.execute(rs.drop_temp_sql(temp))
@@ -281,19 +280,19 @@ class RedshiftWarehouse(Warehouse):
 
     @contextmanager
     def _copy_input(self, s3: S3Source, objects: Sequence[SourceObject], name: str) -> Iterator[tuple[str, bool]]:
-        """One file is copied by its URI; several by a manifest written next to the data, deleted afterwards."""
+        """One file is copied by its URI; several by a manifest written next to the data.
+
+        The manifest's name is the window's, so a reload overwrites it and rejects credited to it keep their key;
+        it is left in place as a record of exactly what the last load of that window read.
+        """
         if len(objects) == 1:
             yield s3.uri(objects[0].key), False
             return
-        key = f"{self.manifest_prefix.strip('/')}/{name}-{uuid.uuid4().hex[:12]}.manifest"
+        key = f"{self.manifest_prefix.strip('/')}/{name}.manifest"
         bucket, full_key = _split(s3.uri(key))
-        client = s3.s3.get_client()
-        client.put_object(Bucket=bucket, Key=full_key, Body=rs.manifest_json([s3.uri(o.key) for o in objects]).encode())
-        try:
-            yield s3.uri(key), True
-        finally:
-            with suppress(Exception):
-                client.delete_object(Bucket=bucket, Key=full_key)
+        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
+        s3.s3.get_client().put_object(Bucket=bucket, Key=full_key, Body=body)
+        yield s3.uri(key), True
 
 
 def from_env() -> RedshiftWarehouse:
@@ -318,8 +317,8 @@ def from_env() -> RedshiftWarehouse:
                                  cluster_identifier=env("REDSHIFT_CLUSTER_IDENTIFIER") or None,
                                  serverless_work_group=env("REDSHIFT_WORKGROUP") or None,
                                  region=env("REDSHIFT_REGION") or env("AWS_REGION") or None, **common)
-    return RedshiftWarehouse(host=EnvVar("REDSHIFT_HOST"), user=EnvVar("REDSHIFT_USER"),
-                             password=EnvVar("REDSHIFT_PASSWORD"), **common)
+    return RedshiftWarehouse(**{"host": EnvVar("REDSHIFT_HOST"), **common}, user=EnvVar("REDSHIFT_USER"),
+                             password=EnvVar("REDSHIFT_PASSWORD"))
 
 
 def _s3_source(source: RawSource) -> S3Source:

@@ -80,24 +80,28 @@ def _typed(col: Column, value: Any) -> Any:
 
 
 def _objects(text: str) -> list[tuple[int, Any | None, str, str | None]]:
-    """(last line, value or None, raw text, error) for each JSON value in a COPY JSON file."""
-    decoder = json.JSONDecoder()
+    """(last line, value or None, raw text, error) for each JSON value of a COPY JSON file.
+
+    A value may span lines (some song files are pretty-printed); a value that is malformed before its text runs
+    out is an error on its line, and reading resumes on the next line.
+    """
     out: list[tuple[int, Any | None, str, str | None]] = []
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n\ufeff":
-            pos += 1
-        if pos >= len(text):
-            return out
+    buffer = ""
+    for n, line in enumerate(text.lstrip("\ufeff").split("\n"), start=1):
+        if not buffer and not line.strip():
+            continue
+        buffer = f"{buffer}\n{line}" if buffer else line
         try:
-            value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            end = text.find("\n", pos)
-            end = len(text) if end < 0 else end
-            out.append((text.count("\n", 0, pos) + 1, None, text[pos:end], "Invalid JSON: malformed value"))
-        else:
-            out.append((text.count("\n", 0, max(end - 1, pos)) + 1, value, text[pos:end], None))
-        pos = end
+            out.append((n, json.loads(buffer), buffer, None))
+        except json.JSONDecodeError as exc:
+            if exc.pos < len(buffer.rstrip()):
+                out.append((n, None, buffer, "Invalid JSON: malformed value"))
+            else:
+                continue  # the value goes on on the next line
+        buffer = ""
+    if buffer:
+        out.append((text.count("\n") + 1, None, buffer, "Invalid JSON: unexpected end of file"))
+    return out
 
 
 class EmulatedCopyWarehouse(RedshiftWarehouse):
