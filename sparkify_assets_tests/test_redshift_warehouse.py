@@ -217,3 +217,21 @@ def test_copy_needs_an_s3_source(pg_server: PgServer, schema: tuple[str, str], t
     wh = rsup.warehouse(pg_server, *schema, "http://127.0.0.1:9")
     with pytest.raises(SourceDataError, match="s3://"):
         wh.stage_songs(LocalFolderSource(root=str(tmp_path)), [], "run")
+
+
+def test_manifests_can_live_outside_a_read_only_data_bucket(bad_bucket: tuple[str, Path], pg_server: PgServer,
+                                                            schema: tuple[str, str]) -> None:
+    """s3://udacity-dend is not writable: REDSHIFT_MANIFEST_URL puts the manifests in a bucket of our own."""
+    endpoint, _root = bad_bucket
+    client = s3_support.client(endpoint)
+    client.create_bucket(Bucket="ours")
+    for o in client.list_objects_v2(Bucket=BUCKET, Prefix="_manifests/").get("Contents", []):  # other tests' loads
+        client.delete_object(Bucket=BUCKET, Key=o["Key"])
+    wh = rsup.warehouse(pg_server, *schema, endpoint, manifest_url="s3://ours/sparkify/manifests/")
+    assert staging_run(build_definitions(source=s3_support.s3_source(endpoint, BUCKET), warehouse=wh),
+                       [DAY1, DAY2]).success
+    (statement,) = rsup.pg_rows(pg_server, schema[0], "SELECT statement FROM copy_log WHERE statement LIKE '%events%'")
+    assert "FROM 's3://ours/sparkify/manifests/staging_events/2018-11-01_2018-11-02.manifest'\n" in statement[0]
+    assert [o["Key"] for o in client.list_objects_v2(Bucket="ours")["Contents"]] == [
+        "sparkify/manifests/staging_events/2018-11-01_2018-11-02.manifest"]
+    assert client.list_objects_v2(Bucket=BUCKET, Prefix="_manifests/").get("KeyCount", 0) == 0

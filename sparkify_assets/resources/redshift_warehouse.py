@@ -92,6 +92,8 @@ class RedshiftWarehouse(Warehouse):
     max_errors: int = Field(default=rs.DEFAULT_MAX_ERRORS, description="COPY MAXERROR: rejects tolerated per load.")
     manifest_prefix: str = Field(default="_manifests/", description="Where multi-day COPY manifests are written, "
                                  "relative to the data root (needs s3:PutObject there).")
+    manifest_url: str | None = Field(default=None, description="s3://bucket/prefix/ for the manifests instead, "
+                                     "when the data bucket is read-only (e.g. s3://udacity-dend).")
     load_errors_view: Literal["auto", "stl_load_errors", "sys_load_error_detail"] = Field(
         default="auto", description="Where COPY rejects are read from; auto = SYS view on Serverless, else STL.")
     dialect_name: Literal["redshift", "postgres"] = Field(
@@ -288,11 +290,14 @@ class RedshiftWarehouse(Warehouse):
         if len(objects) == 1:
             yield s3.uri(objects[0].key), False
             return
-        key = f"{self.manifest_prefix.strip('/')}/{name}.manifest"
-        bucket, full_key = _split(s3.uri(key))
+        if self.manifest_url:
+            uri = f"{self.manifest_url.rstrip('/')}/{name}.manifest"
+        else:
+            uri = s3.uri(f"{self.manifest_prefix.strip('/')}/{name}.manifest")
+        bucket, key = _split(uri)
         body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
-        s3.s3.get_client().put_object(Bucket=bucket, Key=full_key, Body=body)
-        yield s3.uri(key), True
+        s3.s3.get_client().put_object(Bucket=bucket, Key=key, Body=body)
+        yield uri, True
 
 
 def from_env() -> RedshiftWarehouse:
@@ -307,6 +312,7 @@ def from_env() -> RedshiftWarehouse:
         "s3_region": env("REDSHIFT_S3_REGION") or env("AWS_REGION") or None,
         "ssl": (env("REDSHIFT_SSL") or "true").lower() not in ("0", "false", "no"),
         "timeout": int(env("REDSHIFT_TIMEOUT") or 30),
+        "manifest_url": env("REDSHIFT_MANIFEST_URL") or None,
     }
     if env("REDSHIFT_PORT"):
         common["port"] = EnvVar.int("REDSHIFT_PORT")

@@ -184,8 +184,9 @@ def _reason(d: Dialect, table: Table, attribution: str) -> str:
             outside = f"'field {field}: ' || {_text(ts)} || ' is outside the file''s day ' || {q('partition_key')}"
             rules.append((f"{ts} < {d.param('start_ms')} OR {ts} >= {d.param('end_ms')}", outside))
         else:
+            days = f"CAST({d.param('days')} AS VARCHAR)"
             rules.append((f"{q('source_key')} IS NULL",
-                          f"'field {field}: ' || {_text(ts)} || ' is outside the loaded days ' || {d.param('days')}"))
+                          f"'field {field}: ' || {_text(ts)} || ' is outside the loaded days ' || {days}"))
     return "CASE\n" + "\n".join(f"      WHEN {cond} THEN {msg}" for cond, msg in rules) + "\n    END"
 
 
@@ -242,12 +243,15 @@ def insert_loaded_sql(table: Table) -> str:
 
 
 def insert_classified_rejects_sql(d: Dialect) -> str:
-    """Rows COPY loaded but the record rules reject; an unattributed row is credited to what COPY read."""
+    """Rows COPY loaded but the record rules reject; an unattributed row is credited to what COPY read.
+
+    Parameters are cast: Redshift does not infer a type for a bind parameter in a select list."""
     cols = ("target_table", "partition_key", "source_key", "line_number", "reason", "raw_text", "run_id")
     return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)})
-SELECT {d.param('target_table')}, COALESCE({q('partition_key')}, {d.param('fallback_partition')}),
-       COALESCE({q('source_key')}, {d.param('copy_input')}), {q('line_number')}, reason,
-       CAST(NULL AS VARCHAR({RAW_TEXT_CHARS})), {d.param('run_id')}
+SELECT CAST({d.param('target_table')} AS VARCHAR(64)),
+       COALESCE({q('partition_key')}, CAST({d.param('fallback_partition')} AS VARCHAR(10))),
+       COALESCE({q('source_key')}, CAST({d.param('copy_input')} AS VARCHAR(1024))), {q('line_number')}, reason,
+       CAST(NULL AS VARCHAR({RAW_TEXT_CHARS})), CAST({d.param('run_id')} AS VARCHAR(64))
 FROM {q(CLASSIFIED_TABLE)} WHERE reason IS NOT NULL"""
 
 
