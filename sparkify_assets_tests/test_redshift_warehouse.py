@@ -88,6 +88,7 @@ def staging_run(defs: Definitions, partitions: list[str]) -> Any:
         instance=_INSTANCE,
         asset_selection=[AssetKey(STAGING_EVENTS.name), AssetKey(STAGING_SONGS.name)],
         tags={ASSET_PARTITION_RANGE_START_TAG: partitions[0], ASSET_PARTITION_RANGE_END_TAG: partitions[-1]},
+        raise_on_error=False,
     )
 
 
@@ -235,3 +236,22 @@ def test_manifests_can_live_outside_a_read_only_data_bucket(bad_bucket: tuple[st
     assert [o["Key"] for o in client.list_objects_v2(Bucket="ours")["Contents"]] == [
         "sparkify/manifests/staging_events/2018-11-01_2018-11-02.manifest"]
     assert client.list_objects_v2(Bucket=BUCKET, Prefix="_manifests/").get("KeyCount", 0) == 0
+
+
+def test_too_many_rejects_fail_the_load_and_keep_the_previous_rows(bad_bucket: tuple[str, Path],
+                                                                   pg_server: PgServer,
+                                                                   schema: tuple[str, str]) -> None:
+    endpoint, _root = bad_bucket
+    source = s3_support.s3_source(endpoint, BUCKET)
+    name = schema[0]
+    assert staging_run(build_definitions(source=source, warehouse=rsup.warehouse(pg_server, *schema, endpoint)),
+                       [DAY1]).success
+    before = rsup.table_rows_pg(pg_server, name, "staging_events")
+    strict = rsup.warehouse(pg_server, *schema, endpoint, max_errors=3)  # the day's file has 4 COPY rejects
+    result = staging_run(build_definitions(source=source, warehouse=strict), [DAY1])
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.cause.message
+    assert "SourceDataError: COPY into _landing_staging_events stopped after more than 3 rejected records" in message
+    assert f"s3://{BUCKET}/{KEY1} line 2: Invalid JSON" in message
+    assert rsup.table_rows_pg(pg_server, name, "staging_events") == before

@@ -54,8 +54,8 @@ class LoadError:
 
 
 class RedshiftSession:
-    def __init__(self, cursor: redshift_connector.Cursor) -> None:
-        self.cursor = cursor
+    def __init__(self, con: redshift_connector.Connection, cursor: redshift_connector.Cursor) -> None:
+        self.con, self.cursor = con, cursor
 
     def execute(self, sql: str, params: Params = None) -> None:
         self.cursor.execute(sql, used_params(sql, params))
@@ -176,7 +176,7 @@ class RedshiftWarehouse(Warehouse):
             cursor = con.cursor()
             cursor.paramstyle = "pyformat"
             try:
-                yield RedshiftSession(cursor)
+                yield RedshiftSession(con, cursor)
             except BaseException:
                 with suppress(Exception):
                     con.rollback()
@@ -251,10 +251,32 @@ class RedshiftWarehouse(Warehouse):
         return LoadStats(files=nfiles, bytes=nbytes, read=landed + len(load_errors), loaded=loaded,
                          rejected=landed - loaded + len(load_errors), sample_rejects=sample)
 
-    def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
-        """Run COPY and read back what it rejected (PostgreSQL cannot COPY from S3: tests replace only this)."""
+    def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
+        """The COPY itself: the one statement PostgreSQL cannot run, so the only thing tests replace."""
         s.execute(rs.copy_sql(copy))
+
+    def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
+        """Run COPY and read back what it rejected."""
+        try:
+            self._send_copy(s, copy)
+        except redshift_connector.Error as exc:
+            errors = self._errors_after_failure(s)
+            if not errors:
+                raise
+            detail = "; ".join(f"{e.uri} line {e.line_number}: {e.reason}" for e in errors[:3])
+            raise SourceDataError(f"COPY into {copy.table.name} stopped after more than {copy.max_errors} rejected "
+                                  f"records (MAXERROR; {len(errors)} reported), e.g. {detail}") from exc
         return self._load_errors(s)
+
+    def _errors_after_failure(self, s: RedshiftSession) -> list[LoadError]:
+        """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback."""
+        try:
+            s.con.rollback()
+            errors = self._load_errors(s)
+            s.con.rollback()
+            return errors
+        except redshift_connector.Error:
+            return []
 
     def _load_errors(self, s: RedshiftSession) -> list[LoadError]:
         view = self.load_errors_view

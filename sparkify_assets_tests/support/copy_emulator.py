@@ -1,11 +1,12 @@
 """Redshift's COPY from S3, done for PostgreSQL in tests: the one statement of the Redshift path PostgreSQL lacks.
 
-`EmulatedCopyWarehouse` is the real `RedshiftWarehouse` with only `_copy` replaced: instead of sending
+`EmulatedCopyWarehouse` is the real `RedshiftWarehouse` with only `_send_copy` replaced: instead of sending
 `COPY ... FROM 's3://...'` it reads what that COPY would read (the file, the prefix, or the manifest's files,
 and the JSONPaths file) from the S3 server the test runs (moto), types every field the way COPY's JSON loader
 does, inserts the rows into the landing table, and records the rows COPY would reject in a table shaped like
 Redshift's `stl_load_errors`, behind a `pg_last_copy_id()` function. The resource then reads those rejects back
-with its own Redshift SQL. Every statement it generates is logged to `copy_log`, so tests can see them.
+with its own Redshift SQL, after the COPY or after its failure. Every statement it generates is logged
+to `copy_log`, so tests can see them.
 
 Typing rules follow Redshift's documentation for JSON COPY: JSON null or a missing field loads NULL; an empty
 string loads NULL into a non-character column; a character value longer than the column's bytes is an error
@@ -22,7 +23,7 @@ import boto3
 import redshift_connector
 from pydantic import PrivateAttr
 
-from sparkify_assets.resources.redshift_warehouse import LoadError, RedshiftSession, RedshiftWarehouse
+from sparkify_assets.resources.redshift_warehouse import RedshiftSession, RedshiftWarehouse
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import column_list, q
 from sparkify_assets.tables import Column
@@ -32,8 +33,9 @@ EMULATION_DDL = (
     "colname CHAR(127), err_code INTEGER, err_reason CHAR(100), raw_line CHAR(1024))",
     "CREATE SEQUENCE IF NOT EXISTS copy_ids",
     "CREATE TABLE IF NOT EXISTS copy_log (id INTEGER, statement VARCHAR(65535), inputs VARCHAR(1000000))",
+    "CREATE TABLE IF NOT EXISTS copy_state (pid INTEGER PRIMARY KEY, last_copy_id INTEGER)",
     "CREATE OR REPLACE FUNCTION pg_last_copy_id() RETURNS INTEGER LANGUAGE SQL AS "
-    "$$ SELECT COALESCE(NULLIF(current_setting('sparkify.last_copy_id', true), '')::INTEGER, -1) $$",
+    "$$ SELECT COALESCE((SELECT last_copy_id FROM copy_state WHERE pid = pg_backend_pid()), -1) $$",
 )
 _INT_RANGE = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}
 _NUMERIC = re.compile(r"\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)\s*")
@@ -137,7 +139,7 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
         assert len(fields) == len(copy.table.columns), "JSONPaths must name one field per column"
         return fields
 
-    def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
+    def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
         statement = rs.copy_sql(copy)  # exactly what Redshift would be sent; logged for the tests
         ((copy_id,),) = s.fetchall("SELECT CAST(nextval('copy_ids') AS INTEGER)")
         inputs = self._inputs(copy)
@@ -157,15 +159,34 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
                     rows.append(tuple(_typed(c, lookup.get(f)) for c, f in zip(cols, fields, strict=True)))
                 except CopyRejected as exc:
                     errors.append((copy_id, uri, line, exc.column, exc.code, exc.reason[:100], raw[:1024]))
+        self._log_outside_transaction(s, copy_id, errors)
         if len(errors) > copy.max_errors:
             raise redshift_connector.ProgrammingError(
                 f"Load into table '{copy.table.name}' failed. Check 'stl_load_errors' system table for details.")
+        if rows:
+            self._insert(s, copy, rows)
+
+    @staticmethod
+    def _insert(s: RedshiftSession, copy: rs.S3Copy, rows: list[tuple[Any, ...]]) -> None:
+        cols = copy.table.columns
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
             values = ", ".join("(" + ", ".join(["%s"] * len(cols)) + ")" for _ in chunk)
             s.cursor.execute(f"INSERT INTO {q(copy.table.name)} ({column_list(copy.table.column_names)}) "
                              f"VALUES {values}", [v for row in chunk for v in row])
-        if errors:
-            s.cursor.executemany("INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s)", errors)
-        s.execute("SELECT set_config('sparkify.last_copy_id', %(id)s, false)", {"id": str(copy_id)})
-        return self._load_errors(s)
+
+    def _log_outside_transaction(self, s: RedshiftSession, copy_id: int, errors: list[tuple[Any, ...]]) -> None:
+        """Redshift writes stl_load_errors and the last COPY id whatever happens to the load's transaction (so a
+        COPY that fails can be explained after the rollback): written here on a second, autocommit connection."""
+        ((pid,),) = s.fetchall("SELECT pg_backend_pid()")
+        con = redshift_connector.connect(**self._connect_kwargs())
+        try:
+            con.autocommit = True
+            cursor = con.cursor()
+            cursor.execute(f"SET search_path TO {q(self.schema_name)}")
+            if errors:
+                cursor.executemany("INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s)", errors)
+            cursor.execute("INSERT INTO copy_state VALUES (%s, %s) ON CONFLICT (pid) DO UPDATE "
+                           "SET last_copy_id = EXCLUDED.last_copy_id", (pid, copy_id))
+        finally:
+            con.close()
