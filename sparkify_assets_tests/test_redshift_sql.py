@@ -107,7 +107,7 @@ def _redshift_statements() -> list[str]:
     out = [d.create_table(t) for t in ALL_TABLES]
     out += [rs.create_temp_table(d, t) for t in (EVENTS_LANDING, SONGS_LANDING)]
     out += [rs.copy_sql(c) for c in (DAY_COPY, RANGE_COPY, SONGS_COPY)]
-    out += [rs.load_errors_sql(v) for v in rs.LOAD_ERROR_VIEWS]
+    out += [rs.load_errors_sql(v) for v in rs.LOAD_ERROR_VIEWS] + [rs.LAST_COPY_ID_SQL]
     out += [rs.create_files_sql(), rs.insert_file_sql(d), rs.insert_rejected_sql(d),
             rs.insert_classified_rejects_sql(d), rs.counts_sql(), rs.sample_rejects_sql(),
             rs.delete_rejected_sql(d, True), rs.delete_rejected_sql(d, False)]

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, EnvVar
+import redshift_connector
+from dagster import AssetKey, DagsterInstance, Definitions, EnvVar, build_init_resource_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.redshift_warehouse import RedshiftConnectionError, RedshiftWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError
+from sparkify_assets.resources.warehouse import DayWindow
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import redshift_support as rsup
 from sparkify_assets_tests.support import s3 as s3_support
@@ -255,3 +258,25 @@ def test_too_many_rejects_fail_the_load_and_keep_the_previous_rows(bad_bucket: t
     assert "SourceDataError: COPY into _landing_staging_events stopped after more than 3 rejected records" in message
     assert f"s3://{BUCKET}/{KEY1} line 2: Invalid JSON" in message
     assert rsup.table_rows_pg(pg_server, name, "staging_events") == before
+
+
+def test_a_copy_refused_before_loading_reports_its_own_error(bad_bucket: tuple[str, Path], pg_server: PgServer,
+                                                             schema: tuple[str, str]) -> None:
+    """In one session (a run's connection), a later COPY that never started loading must not be blamed on the
+    rejects of the COPY before it: its own error (here, a missing JSONPaths file) is what the user sees."""
+    endpoint, root = bad_bucket
+    source = s3_support.s3_source(endpoint, BUCKET)
+    wh = rsup.warehouse(pg_server, *schema, endpoint)
+    window = DayWindow((date(2018, 11, 1),))
+    client = s3_support.client(endpoint)
+    wh.setup_for_execution(build_init_resource_context())
+    try:
+        stats = wh.stage_events(source, source.log_objects(window.days), window, "run-1")
+        assert (stats.read, stats.loaded, stats.rejected, stats.files) == (9, 2, 7, 1)
+        client.delete_object(Bucket=BUCKET, Key="log_json_path.json")
+        with pytest.raises(redshift_connector.ProgrammingError, match="S3ServiceException"):
+            wh.stage_events(source, source.log_objects(window.days), window, "run-2")
+    finally:
+        client.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=(root / "log_json_path.json").read_bytes())
+        wh.teardown_after_execution(build_init_resource_context())
+    assert len(rsup.table_rows_pg(pg_server, schema[0], "staging_events")) == 2  # the failed load changed nothing

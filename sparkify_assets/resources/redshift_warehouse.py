@@ -257,10 +257,11 @@ class RedshiftWarehouse(Warehouse):
 
     def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
         """Run COPY and read back what it rejected."""
+        ((before,),) = s.fetchall(rs.LAST_COPY_ID_SQL)
         try:
             self._send_copy(s, copy)
         except redshift_connector.Error as exc:
-            errors = self._errors_after_failure(s)
+            errors = self._errors_after_failure(s, before)
             if not errors:
                 raise
             detail = "; ".join(f"{e.uri} line {e.line_number}: {e.reason}" for e in errors[:3])
@@ -268,11 +269,16 @@ class RedshiftWarehouse(Warehouse):
                                   f"records (MAXERROR; {len(errors)} reported), e.g. {detail}") from exc
         return self._load_errors(s)
 
-    def _errors_after_failure(self, s: RedshiftSession) -> list[LoadError]:
-        """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback."""
+    def _errors_after_failure(self, s: RedshiftSession, before: int) -> list[LoadError]:
+        """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback.
+
+        Only a COPY that started loading gets a new id: one refused earlier (access denied, bad syntax) keeps the
+        previous COPY's id, whose rejects must not be reported as this one's.
+        """
         try:
             s.con.rollback()
-            errors = self._load_errors(s)
+            ((after,),) = s.fetchall(rs.LAST_COPY_ID_SQL)
+            errors = self._load_errors(s) if after != before else []
             s.con.rollback()
             return errors
         except redshift_connector.Error:

@@ -119,6 +119,7 @@ def manifest_json(uris: Sequence[str]) -> str:
 # -- what COPY rejected ----------------------------------------------------------------------------------------
 
 LOAD_ERROR_VIEWS = ("stl_load_errors", "sys_load_error_detail")
+LAST_COPY_ID_SQL = "SELECT pg_last_copy_id()"
 
 
 def load_errors_sql(view: str) -> str:

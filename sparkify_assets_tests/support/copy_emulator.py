@@ -119,8 +119,13 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
         return self._client
 
     def _read(self, uri: str) -> str:
+        """An object's text; a missing one fails the COPY before it loads anything, as on Redshift."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        try:
+            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        except self._s3().exceptions.NoSuchKey:
+            raise redshift_connector.ProgrammingError(
+                f"S3ServiceException:The specified key does not exist.,Status 404 ({uri})") from None
 
     def _inputs(self, copy: rs.S3Copy) -> list[str]:
         if copy.manifest:
