@@ -280,3 +280,18 @@ def test_a_copy_refused_before_loading_reports_its_own_error(bad_bucket: tuple[s
         client.put_object(Bucket=BUCKET, Key="log_json_path.json", Body=(root / "log_json_path.json").read_bytes())
         wh.teardown_after_execution(build_init_resource_context())
     assert len(rsup.table_rows_pg(pg_server, schema[0], "staging_events")) == 2  # the failed load changed nothing
+
+
+def test_iam_authentication_settings() -> None:
+    """IAM needs AWS to run; what can be checked here is what reaches the driver, and that no password does."""
+    provisioned = RedshiftWarehouse(iam=True, cluster_identifier="sparkify", db_user="loader", region="us-west-2",
+                                    database="dev", password=rsup.SECRET_PASSWORD)
+    kwargs = provisioned._connect_kwargs()
+    assert {k: kwargs[k] for k in ("iam", "cluster_identifier", "db_user", "region", "ssl", "port")} == {
+        "iam": True, "cluster_identifier": "sparkify", "db_user": "loader", "region": "us-west-2", "ssl": True,
+        "port": 5439}
+    assert "password" not in kwargs and "user" not in kwargs
+    assert provisioned.endpoint() == "loader@sparkify:5439/dev (IAM)"
+    serverless = RedshiftWarehouse(iam=True, serverless_work_group="wg", db_user="loader", region="us-west-2")
+    assert serverless._connect_kwargs()["is_serverless"] is True
+    assert serverless._connect_kwargs()["serverless_work_group"] == "wg"
