@@ -10,6 +10,7 @@ from dagster_aws.s3 import S3Resource
 from sparkify_assets import settings
 from sparkify_assets.assets import build_assets
 from sparkify_assets.checks import build_checks
+from sparkify_assets.resources import redshift_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource, S3Source
 from sparkify_assets.resources.warehouse import Warehouse
@@ -33,7 +34,7 @@ def build_source(url: str) -> RawSource:
 def build_warehouse(kind: str) -> Warehouse:
     if kind == "duckdb":
         return DuckDBWarehouse(path=settings.duckdb_path())
-    raise NotImplementedError("SPARKIFY_WAREHOUSE=redshift is not available yet")
+    return redshift_warehouse.from_env()
 
 
 def build_definitions(source: RawSource | None = None, warehouse: Warehouse | None = None) -> Definitions:

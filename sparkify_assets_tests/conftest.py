@@ -12,6 +12,7 @@ from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
+from sparkify_assets_tests.support.postgres import PgServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SAMPLE = Path(os.environ.get("SPARKIFY_REAL_SAMPLE", ROOT.parent / "shared" / "data" / "sparkify"))
@@ -22,6 +23,13 @@ def real_sample() -> Path:
     if not (REAL_SAMPLE / "log_data").is_dir():
         pytest.skip(f"the real Sparkify sample is not at {REAL_SAMPLE} (set SPARKIFY_REAL_SAMPLE to its folder)")
     return REAL_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL (database ``sparkify``) behind the redshift_connector proxy, per session."""
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ from sparkify_assets_tests.support.pg_proxy import (
 from sparkify_assets_tests.support.postgres import PgServer, running_postgres
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """One real PostgreSQL (database ``sparkify``) behind the proxy, per session."""
-    with running_postgres() as server:
-        yield server
-
-
 def _connect(pg: PgServer, *, port: int | None = None, password: str | None = None) -> redshift_connector.Connection:
     return redshift_connector.connect(
         host=pg.host,

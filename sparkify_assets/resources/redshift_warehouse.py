@@ -1,0 +1,373 @@
+"""The production warehouse: Amazon Redshift through `redshift_connector`, loaded from S3 with COPY.
+
+One connection per run (opened in setup_for_execution), autocommit off: every `transaction()` ends in COMMIT or
+ROLLBACK, so each staging replace (COPY into a landing table, record rules, delete the window, insert) and each
+transform is atomic. No secret (password) is ever put in a message, metadata or `repr`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+import redshift_connector
+from dagster import EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr
+
+from sparkify_assets.resources.source import (
+    JSONPATHS_KEY,
+    SONG_PREFIX,
+    RawSource,
+    S3Source,
+    SourceDataError,
+    SourceObject,
+    day_of_log_key,
+)
+from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
+from sparkify_assets.sql import redshift as rs
+from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect, q
+from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
+from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
+
+_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
+
+
+class RedshiftConnectionError(Exception):
+    """Could not connect; the message names the endpoint and user, never the password."""
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """One record COPY rejected, as Redshift's load-error view reports it."""
+
+    uri: str
+    line_number: int
+    column: str
+    code: int
+    reason: str
+    raw_line: str | None
+
+
+class RedshiftSession:
+    def __init__(self, con: redshift_connector.Connection, cursor: redshift_connector.Cursor) -> None:
+        self.con, self.cursor = con, cursor
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self.cursor.execute(sql, used_params(sql, params))
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        self.cursor.execute(sql, used_params(sql, params))
+        return [tuple(row) for row in self.cursor.fetchall()]
+
+    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+        self.cursor.execute(sql, used_params(sql, params))
+        columns = [c[0] for c in self.cursor.description or []]
+        return pd.DataFrame([tuple(r) for r in self.cursor.fetchall()], columns=columns)
+
+
+class RedshiftWarehouse(Warehouse):
+    """A Redshift cluster or Serverless workgroup; data is COPYed from the S3 source's bucket."""
+
+    host: str | None = Field(default=None, description="Endpoint host (optional with IAM: looked up).")
+    port: int = Field(default=5439, description="Endpoint port.")
+    database: str = Field(default="dev", description="Database name.")
+    user: str | None = Field(default=None, description="Database user (password authentication).")
+    password: str | None = Field(default=None, repr=False, description="Password; never logged or shown.")
+    iam: bool = Field(default=False, description="Authenticate with IAM (temporary credentials) instead.")
+    cluster_identifier: str | None = Field(default=None, description="Provisioned cluster, for IAM.")
+    serverless_work_group: str | None = Field(default=None, description="Serverless workgroup, for IAM.")
+    db_user: str | None = Field(default=None, description="Database user IAM credentials are issued for.")
+    region: str | None = Field(default=None, description="The cluster's AWS region (IAM authentication).")
+    ssl: bool = Field(default=True, description="TLS to the endpoint (Redshift requires it by default).")
+    timeout: int = Field(default=30, description="Connect timeout, seconds.")
+    schema_name: str = Field(default="public", description="Schema every table lives in (search_path).")
+    iam_role_arn: str | None = Field(default=None, description="Role COPY assumes to read the bucket.")
+    s3_region: str | None = Field(default=None, description="The bucket's region when not the cluster's "
+                                  "(COPY ... REGION); s3://udacity-dend is in us-west-2.")
+    max_errors: int = Field(default=rs.DEFAULT_MAX_ERRORS, description="COPY MAXERROR: rejects tolerated per load.")
+    manifest_prefix: str = Field(default="_manifests/", description="Where multi-day COPY manifests are written, "
+                                 "relative to the data root (needs s3:PutObject there).")
+    manifest_url: str | None = Field(default=None, description="s3://bucket/prefix/ for the manifests instead, "
+                                     "when the data bucket is read-only (e.g. s3://udacity-dend).")
+    load_errors_view: Literal["auto", "stl_load_errors", "sys_load_error_detail"] = Field(
+        default="auto", description="Where COPY rejects are read from; auto = SYS view on Serverless, else STL.")
+    dialect_name: Literal["redshift", "postgres"] = Field(
+        default="redshift", description="'postgres' only for tests on PostgreSQL: the same SQL minus DIST/SORT keys.")
+    _con: redshift_connector.Connection | None = PrivateAttr(default=None)
+
+    # -- connection ------------------------------------------------------------------------------------------
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """One connection for the run: a Redshift login costs more than most of our statements."""
+        self._con = self._open()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._con is not None:
+            with suppress(Exception):
+                self._con.close()
+            self._con = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return REDSHIFT if self.dialect_name == "redshift" else POSTGRES
+
+    @property
+    def kind(self) -> str:
+        return "redshift"
+
+    def endpoint(self) -> str:
+        """Where we connect, for messages (no secret in it)."""
+        where = self.host or self.serverless_work_group or self.cluster_identifier or "?"
+        who = self.db_user if self.iam else self.user
+        return f"{who}@{where}:{self.port}/{self.database}" + (" (IAM)" if self.iam else "")
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"database": self.database, "port": self.port, "ssl": self.ssl,
+                                  "timeout": self.timeout, "application_name": "sparkify_assets"}
+        if self.host:
+            kwargs["host"] = self.host
+        if self.iam:
+            kwargs |= {"iam": True, "db_user": self.db_user, "region": self.region,
+                       "cluster_identifier": self.cluster_identifier}
+            if self.serverless_work_group:
+                kwargs |= {"is_serverless": True, "serverless_work_group": self.serverless_work_group}
+        else:
+            kwargs |= {"user": self.user, "password": self.password}
+        return {k: v for k, v in kwargs.items() if v is not None}
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.password, "***") if self.password else text
+
+    def _open(self) -> redshift_connector.Connection:
+        if not _SCHEMA.fullmatch(self.schema_name):
+            raise ValueError("schema_name must be a plain identifier")
+        try:
+            con = redshift_connector.connect(**self._connect_kwargs())
+        except Exception as exc:  # the driver's message may quote its arguments: scrub, and drop the chain
+            raise RedshiftConnectionError(
+                f"cannot connect to Redshift {self.endpoint()}: {type(exc).__name__}: {self._scrub(str(exc))}"
+            ) from None
+        con.autocommit = False
+        cursor = con.cursor()
+        cursor.execute(f"SET search_path TO {q(self.schema_name)}")
+        con.commit()
+        return con
+
+    @contextmanager
+    def _connection(self) -> Iterator[redshift_connector.Connection]:
+        if self._con is not None:
+            yield self._con
+            return
+        con = self._open()
+        try:
+            yield con
+        finally:
+            with suppress(Exception):
+                con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[RedshiftSession]:
+        with self._connection() as con:
+            cursor = con.cursor()
+            cursor.paramstyle = "pyformat"
+            try:
+                yield RedshiftSession(con, cursor)
+            except BaseException:
+                with suppress(Exception):
+                    con.rollback()
+                raise
+            con.commit()
+
+    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+        with self.transaction() as session:
+            return session.frame(sql, params)
+
+    # -- staging ---------------------------------------------------------------------------------------------
+
+    def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
+                     run_id: str) -> LoadStats:
+        s3 = _s3_source(source)
+        files = [(o, day) for o in objects if (day := day_of_log_key(o.key)) is not None]
+        attribution = rs.events_attribution(len(files))
+        # Rows are credited to the file of their day; should a day have two files, to the first of them.
+        credited = {day: o for o, day in reversed(files)}
+        first, last = window.partition_keys[0], window.partition_keys[-1]
+        params = {**window.params, "target_table": STAGING_EVENTS.name, "run_id": run_id,
+                  "first_day": first, "last_day": last, "fallback_partition": first,
+                  "days": f"{first}..{last}"}
+        with self._copy_input(s3, [o for o, _ in files], f"staging_events/{first}_{last}") as (uri, manifest):
+            params["copy_input"] = _relative(s3, uri)
+            copy = rs.S3Copy(table=rs.landing_table(STAGING_EVENTS), source_uri=uri, json=s3.uri(JSONPATHS_KEY),
+                             iam_role_arn=self._role(), region=self.s3_region, manifest=manifest,
+                             max_errors=self.max_errors)
+            with self.transaction() as s:
+                self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
+                s.execute(rs.create_files_sql())
+                for day, o in sorted(credited.items()):
+                    bounds = DayWindow((day,)).params
+                    s.execute(rs.insert_file_sql(self.dialect), {"source_key": o.key, "partition_key": day.isoformat(),
+                                                                  "day_start_ms": bounds["start_ms"],
+                                                                  "day_end_ms": bounds["end_ms"]})
+                return self._load(s, s3, copy, STAGING_EVENTS, attribution, rs.EVENTS_DEDUPE, params,
+                                  nbytes=sum(o.size for o in objects), nfiles=len(objects))
+
+    def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
+        """One COPY over the whole `song_data/` prefix, as the original did (every object under it is read)."""
+        s3 = _s3_source(source)
+        params = {"target_table": STAGING_SONGS.name, "run_id": run_id, "copy_input": SONG_PREFIX,
+                  "fallback_partition": None}
+        copy = rs.S3Copy(table=rs.landing_table(STAGING_SONGS), source_uri=s3.uri(SONG_PREFIX), json=rs.JSON_AUTO,
+                         iam_role_arn=self._role(), region=self.s3_region, max_errors=self.max_errors)
+        with self.transaction() as s:
+            self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
+            return self._load(s, s3, copy, STAGING_SONGS, "input", rs.SONGS_DEDUPE, params,
+                              nbytes=sum(o.size for o in objects), nfiles=len(objects))
+
+    def _load(self, s: RedshiftSession, s3: S3Source, copy: rs.S3Copy, table: Table, attribution: str,
+              dedupe_on: tuple[str, ...], params: dict[str, Any], nbytes: int, nfiles: int) -> LoadStats:
+        """COPY, then the record rules, then replace the scope, all in the caller's transaction."""
+        d = self.dialect
+        s.execute(rs.create_temp_table(d, copy.table))
+        load_errors = self._copy(s, copy)
+        s.execute(rs.classify_sql(d, table, attribution, dedupe_on), params)
+        s.execute(rs.delete_window_sql(d, table), params)
+        s.execute(rs.delete_rejected_sql(d, partitioned=table.partition_column is not None), params)
+        s.execute(rs.insert_loaded_sql(table))
+        s.execute(rs.insert_classified_rejects_sql(d), params)
+        copy_rejects = [self._reject_row(s3, table, e, params) for e in load_errors]
+        for row in copy_rejects:
+            s.execute(rs.insert_rejected_sql(d), row)
+        ((landed, loaded),) = s.fetchall(rs.counts_sql())
+        sample = [(k or params["copy_input"], n, r) for k, n, r in s.fetchall(rs.sample_rejects_sql())]
+        sample = sorted(sample + [(r["source_key"], r["line_number"], r["reason"]) for r in copy_rejects])[:10]
+        for temp in (rs.CLASSIFIED_TABLE, copy.table.name, *([rs.FILES_TABLE] if table is STAGING_EVENTS else [])):
+            s.execute(rs.drop_temp_sql(temp))
+        landed, loaded = int(landed or 0), int(loaded or 0)
+        return LoadStats(files=nfiles, bytes=nbytes, read=landed + len(load_errors), loaded=loaded,
+                         rejected=landed - loaded + len(load_errors), sample_rejects=sample)
+
+    def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
+        """The COPY itself: the one statement PostgreSQL cannot run, so the only thing tests replace."""
+        s.execute(rs.copy_sql(copy))
+
+    def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
+        """Run COPY and read back what it rejected."""
+        ((before,),) = s.fetchall(rs.LAST_COPY_ID_SQL)
+        try:
+            self._send_copy(s, copy)
+        except redshift_connector.Error as exc:
+            errors = self._errors_after_failure(s, before)
+            if not errors:
+                raise
+            detail = "; ".join(f"{e.uri} line {e.line_number}: {e.reason}" for e in errors[:3])
+            raise SourceDataError(f"COPY into {copy.table.name} stopped after more than {copy.max_errors} rejected "
+                                  f"records (MAXERROR; {len(errors)} reported), e.g. {detail}") from exc
+        return self._load_errors(s)
+
+    def _errors_after_failure(self, s: RedshiftSession, before: int) -> list[LoadError]:
+        """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback.
+
+        Only a COPY that started loading gets a new id: one refused earlier (access denied, bad syntax) keeps the
+        previous COPY's id, whose rejects must not be reported as this one's.
+        """
+        try:
+            s.con.rollback()
+            ((after,),) = s.fetchall(rs.LAST_COPY_ID_SQL)
+            errors = self._load_errors(s) if after != before else []
+            s.con.rollback()
+            return errors
+        except redshift_connector.Error:
+            return []
+
+    def _load_errors(self, s: RedshiftSession) -> list[LoadError]:
+        view = self.load_errors_view
+        if view == "auto":
+            view = "sys_load_error_detail" if self.serverless_work_group else "stl_load_errors"
+        return [LoadError(uri=u, line_number=int(n), column=c or "", code=int(code), reason=r, raw_line=raw)
+                for u, n, c, code, r, raw in s.fetchall(rs.load_errors_sql(view))]
+
+    @staticmethod
+    def _reject_row(s3: S3Source, table: Table, e: LoadError, params: dict[str, Any]) -> dict[str, Any]:
+        key = _relative(s3, e.uri)
+        day = day_of_log_key(key) if table.partition_column else None
+        fields = {c.name: c.json_field for c in table.source_columns}
+        where = f"field {fields[e.column]}: " if e.column in fields else ""
+        return {"target_table": table.name, "partition_key": day.isoformat() if day else params["fallback_partition"],
+                "source_key": key, "line_number": e.line_number,
+                "reason": f"{where}{e.reason} (COPY error {e.code})"[:1024],
+                "raw_text": e.raw_line[:RAW_TEXT_CHARS] if e.raw_line is not None else None,
+                "run_id": params["run_id"]}
+
+    def _role(self) -> str:
+        if not self.iam_role_arn:
+            raise ValueError("COPY needs iam_role_arn (REDSHIFT_IAM_ROLE_ARN): the role Redshift assumes to read S3")
+        return self.iam_role_arn
+
+    @contextmanager
+    def _copy_input(self, s3: S3Source, objects: Sequence[SourceObject], name: str) -> Iterator[tuple[str, bool]]:
+        """One file is copied by its URI; several by a manifest written next to the data.
+
+        The manifest's name is the window's, so a reload overwrites it and rejects credited to it keep their key;
+        it is left in place as a record of exactly what the last load of that window read.
+        """
+        if len(objects) == 1:
+            yield s3.uri(objects[0].key), False
+            return
+        if self.manifest_url:
+            uri = f"{self.manifest_url.rstrip('/')}/{name}.manifest"
+        else:
+            uri = s3.uri(f"{self.manifest_prefix.strip('/')}/{name}.manifest")
+        bucket, key = _split(uri)
+        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
+        s3.s3.get_client().put_object(Bucket=bucket, Key=key, Body=body)
+        yield uri, True
+
+
+def from_env() -> RedshiftWarehouse:
+    """SPARKIFY_WAREHOUSE=redshift: connection settings from REDSHIFT_* variables (secrets stay EnvVars, so
+    Dagster shows their names, never their values)."""
+    env = os.environ.get
+    iam = (env("REDSHIFT_IAM") or "false").lower() in ("1", "true", "yes")
+    common: dict[str, Any] = {
+        "database": EnvVar("REDSHIFT_DATABASE"),
+        "iam_role_arn": EnvVar("REDSHIFT_IAM_ROLE_ARN"),
+        "schema_name": env("REDSHIFT_SCHEMA") or "public",
+        "s3_region": env("REDSHIFT_S3_REGION") or env("AWS_REGION") or None,
+        "ssl": (env("REDSHIFT_SSL") or "true").lower() not in ("0", "false", "no"),
+        "timeout": int(env("REDSHIFT_TIMEOUT") or 30),
+        "manifest_url": env("REDSHIFT_MANIFEST_URL") or None,
+    }
+    if env("REDSHIFT_PORT"):
+        common["port"] = EnvVar.int("REDSHIFT_PORT")
+    if env("REDSHIFT_HOST"):
+        common["host"] = EnvVar("REDSHIFT_HOST")
+    if iam:
+        return RedshiftWarehouse(iam=True, db_user=EnvVar("REDSHIFT_DB_USER"),
+                                 cluster_identifier=env("REDSHIFT_CLUSTER_IDENTIFIER") or None,
+                                 serverless_work_group=env("REDSHIFT_WORKGROUP") or None,
+                                 region=env("REDSHIFT_REGION") or env("AWS_REGION") or None, **common)
+    return RedshiftWarehouse(**{"host": EnvVar("REDSHIFT_HOST"), **common}, user=EnvVar("REDSHIFT_USER"),
+                             password=EnvVar("REDSHIFT_PASSWORD"))
+
+
+def _s3_source(source: RawSource) -> S3Source:
+    if not isinstance(source, S3Source):
+        raise SourceDataError("Redshift loads with COPY from S3: set SPARKIFY_DATA_URL to an s3:// URL "
+                              f"(the data is at {source.uri()})")
+    return source
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _relative(s3: S3Source, uri: str) -> str:
+    """A key relative to the data root, as every other message and table names files."""
+    root = s3.uri("")
+    return uri[len(root):] if uri.startswith(root) else uri
