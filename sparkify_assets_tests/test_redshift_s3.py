@@ -18,6 +18,7 @@ from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import redshift_support as rsup
+from sparkify_assets_tests.conftest import failed_checks
 from sparkify_assets_tests.support import s3 as s3_support
 from sparkify_assets_tests.support.postgres import PgServer
 
@@ -46,11 +47,13 @@ def runs(real_sample: Path, pg_server: PgServer, tmp_path_factory: pytest.TempPa
         yield Runs(endpoint, schema, db, pg_result, duck_result)
 
 
-def test_both_runs_succeed_with_every_check_passing(runs: Runs) -> None:
+def test_both_runs_succeed_with_every_error_check_passing(runs: Runs) -> None:
     for result in (runs.pg_result, runs.duck_result):
         assert result.success
-        evaluations = result.get_asset_check_evaluations()
-        assert evaluations and all(e.passed for e in evaluations)
+        assert len(result.get_asset_check_evaluations()) >= 30
+        # The real sample matches 1 play in 6,820 to a song file: only the match-rate warning may fire.
+        assert failed_checks(result) <= {("songplays", "song_match_rate")}
+    assert failed_checks(runs.pg_result) == failed_checks(runs.duck_result)
     kinds = {k for spec in runs.pg_result.job_def.asset_layer.asset_graph.asset_nodes for k in spec.kinds}
     assert "redshift" in kinds and "duckdb" not in kinds
 

@@ -10,11 +10,12 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from sparkify_assets.checks import all_rules
 from sparkify_assets.sql import checks as check_rules
 from sparkify_assets.sql import queries, transforms
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import REDSHIFT
-from sparkify_assets.tables import ALL_TABLES, STAGING_EVENTS, STAGING_SONGS, WAREHOUSE_TABLES, Column, Table
+from sparkify_assets.tables import ALL_TABLES, STAGING_EVENTS, STAGING_SONGS, Column, Table
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-copy"
 ROOT = "s3://udacity-dend/"
@@ -118,9 +119,10 @@ def _redshift_statements() -> list[str]:
     for make in (transforms.songplays_window, transforms.time_window, transforms.users_full, transforms.songs_full,
                  transforms.artists_full):
         out += make(d)
-    for t in WAREHOUSE_TABLES:
-        for rule in (check_rules.key_not_null(t, d), check_rules.key_unique(t, d), check_rules.not_empty(t, d)):
-            out += [rule.count_sql(), rule.examples_sql()]
+    for rule in all_rules(d):  # every check the assets run
+        out += [rule.count_sql(), rule.examples_sql()]
+    out += [check_rules.match_rate_sql(d)]
+    out += [check_rules.staged_counts_sql(t, d) for t in (STAGING_EVENTS, STAGING_SONGS)]
     for t in ALL_TABLES:
         for windowed in (True, False):
             out += [queries.count_sql(t, d, windowed), queries.preview_sql(t, d, windowed)]
