@@ -21,17 +21,21 @@ $(SAMPLE)/log_data: | $(STAMP)
 
 sample: $(SAMPLE)/log_data
 
-$(DAGSTER_HOME):
-	mkdir -p $(DAGSTER_HOME)
+INSTANCE := $(DAGSTER_HOME)/dagster.yaml
 
-run: install sample | $(DAGSTER_HOME)
+# A persistent DAGSTER_HOME (run history survives restarts); created once, then left to the user.
+$(INSTANCE): | dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(INSTANCE)
+
+run: install sample $(INSTANCE)
 	$(BIN)/python -m sparkify_assets.run
 
 test: install
 	$(BIN)/python -m pytest
 
-dev: install sample | $(DAGSTER_HOME)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+dev: install sample $(INSTANCE)
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 lint: install
 	$(BIN)/ruff check sparkify_assets sparkify_assets_tests
