@@ -24,9 +24,9 @@ sample: $(SAMPLE)/log_data
 INSTANCE := $(DAGSTER_HOME)/dagster.yaml
 
 # A persistent DAGSTER_HOME (run history survives restarts); created once, then left to the user.
-$(INSTANCE): | dagster.yaml
+$(INSTANCE): | dagster_instance.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(INSTANCE)
+	cp dagster_instance.yaml $(INSTANCE)
 
 run: install sample $(INSTANCE)
 	$(BIN)/python -m sparkify_assets.run
@@ -34,7 +34,15 @@ run: install sample $(INSTANCE)
 test: install
 	$(BIN)/python -m pytest
 
+# On the local sample (SPARKIFY_DATA_URL unset) the daily partitions end at the sample's last day, so the UI's
+# "Materialize all" offers the sample's days rather than every day up to today; SPARKIFY_END_DATE overrides.
+SAMPLE_LAST_DAY = $(shell ls $(SAMPLE)/log_data/*/*/ 2>/dev/null | sed -n 's/-events\.json$$//p' | sort | tail -n 1)
+
+# Dagster 1.13 marks `dagster dev` superseded by `dg dev` (a separate CLI package this project does not need);
+# that one notice is silenced, every other warning still shows.
 dev: install sample $(INSTANCE)
+	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE=$(SAMPLE_LAST_DAY); fi; \
+	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 lint: install

@@ -42,12 +42,12 @@ def free_port() -> int:
 
 
 def write_instance_config(home: Path) -> None:
-    """The project's instance settings (dagster.yaml, as `make dev` uses them), minus the run queue.
+    """The project's instance settings (dagster_instance.yaml, as `make dev` uses them), minus the run queue.
 
     Without the daemon (this fixture starts only the webserver, so no sensor or schedule ever ticks) queued runs
     would never start; the default coordinator launches a run as soon as it is submitted.
     """
-    config = yaml.safe_load((ROOT / "dagster.yaml").read_text()) or {}
+    config = yaml.safe_load((ROOT / "dagster_instance.yaml").read_text()) or {}
     config.pop("run_queue", None)
     config["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"}
     home.mkdir(parents=True, exist_ok=True)
@@ -242,7 +242,13 @@ def run_messages(server: Webserver, run_id: str) -> list[str]:
 def ui_server(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
     """One webserver per test module, on the real sample (read only) and a fresh warehouse and instance."""
     workdir = tmp_path_factory.mktemp("ui")
-    env = {"SPARKIFY_DATA_URL": str(real_sample), "SPARKIFY_DUCKDB_PATH": str(workdir / "warehouse.duckdb")}
+    last_day = max(p.name.removesuffix("-events.json") for p in (real_sample / "log_data").rglob("*-events.json"))
+    env = {
+        "SPARKIFY_DATA_URL": str(real_sample),
+        "SPARKIFY_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
+        "SPARKIFY_END_DATE": last_day,  # as `make dev` does on a local sample: partitions end at its last day
+        "SPARKIFY_SENSOR": "off",  # no daemon runs here anyway; say so to the definitions too
+    }
     with running_webserver(workdir, env) as server:
         yield server
 
