@@ -18,7 +18,7 @@ from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets.tables import WAREHOUSE_TABLES
 from sparkify_assets_tests import warehouse_snapshot
 from sparkify_assets_tests.support.browser import VIEWPORT, screenshot
-from sparkify_assets_tests.support.webserver import MaterializedDay, Webserver
+from sparkify_assets_tests.support.webserver import MaterializedDay, Webserver, run_messages
 
 pytestmark = pytest.mark.slow
 
@@ -259,3 +259,40 @@ def test_browser_asset_page_shows_row_count_description_and_checks(
         row = page.locator('[class*="AssetChecks_checkRow"]').filter(has=page.get_by_title(check["name"], exact=True))
         expect(row).to_contain_text(label)
     screenshot(page, "asset-songplays-checks")
+
+
+UI_RUNS_QUERY = """
+query {
+  runsOrError(filter: {tags: [{key: "dagster/from_ui", value: "true"}]}) {
+    ... on Runs { results { runId assetSelection { path } tags { key value } } }
+  }
+}
+"""
+
+
+def test_browser_materialize_button_launches_a_run_that_succeeds(
+        ui_page: Any, ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path) -> None:
+    """Last in the module: it adds a materialization of `time` that the tests above do not expect."""
+    from playwright.sync_api import expect
+
+    page = ui_page
+    page.goto(f"{ui_server.url}/assets/time")
+    page.get_by_role("button", name=re.compile("Materialize")).first.click()
+    partitions = page.locator('input[placeholder^="ex: "]')  # the launch dialog's partition selection
+    partitions.fill(materialized_day.day)
+    partitions.press("Enter")
+    page.get_by_role("button", name="Launch 1 run").click()
+    expect(page.get_by_role("button", name="Launch 1 run")).to_be_hidden()  # the dialog closed
+
+    (run,) = ui_server.poll(lambda: ui_server.graphql(UI_RUNS_QUERY)["runsOrError"]["results"], "a run from the UI")
+    assert [a["path"] for a in run["assetSelection"]] == [["time"]]
+    assert {"key": "dagster/partition", "value": materialized_day.day} in run["tags"]
+    assert ui_server.wait_for_run(run["runId"]) == "SUCCESS", "\n".join(run_messages(ui_server, run["runId"]))
+    (event,) = by_name(ui_server.graphql(RESULTS_QUERY)["assetNodes"])["time"]["assetMaterializations"]
+    assert event["runId"] == run["runId"]
+    rows = day_expectations(real_sample, materialized_day.day)["rows"]["time"]
+    assert metadata(event["metadataEntries"])["dagster/row_count"]["intValue"] == rows
+    page.goto(f"{ui_server.url}/runs/{run['runId']}")
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    expect(page.get_by_text("Loading run logs")).to_be_hidden()
+    screenshot(page, "run-launched-from-ui")

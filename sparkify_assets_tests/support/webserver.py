@@ -16,16 +16,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 STARTUP_LIMIT_S = 90.0
 STOP_LIMIT_S = 15.0
 TERMINAL_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
@@ -77,6 +78,15 @@ class Webserver:
         if payload.get("errors"):
             raise GraphQLError(f"{payload['errors']}\n--- server log ---\n{self.log_tail()}")
         return payload["data"]
+
+    def poll(self, read: Callable[[], T], what: str, limit_s: float = 60.0) -> T:
+        """Call `read` until it returns something truthy; the limit guards against a hang, it times nothing."""
+        deadline = time.monotonic() + limit_s
+        while not (value := read()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {what} after {limit_s:.0f}s\n{self.log_tail()}")
+            time.sleep(0.25)
+        return value
 
     def wait_for_run(self, run_id: str, limit_s: float = 180.0) -> str:
         """Poll the run until it ends; the limit only guards against a hung run, it asserts nothing about speed."""
