@@ -35,8 +35,11 @@ EDGES = {
     ("staging_songs", "artists"),
     ("songplays", "time"),
 }
-GROUPS = {"raw": RAW, "staging": {"staging_events", "staging_songs"},
-          "warehouse": {"songplays", "users", "songs", "artists", "time"}}
+GROUPS = {
+    "raw": RAW,
+    "staging": {"staging_events", "staging_songs"},
+    "warehouse": {"songplays", "users", "songs", "artists", "time"},
+}
 DAILY = {"log_data", "staging_events", "songplays", "time"}
 
 METADATA_FIELDS = """
@@ -128,13 +131,14 @@ def test_every_asset_page_says_what_a_row_is_and_shows_its_schema_and_sql(graph:
         assert graph[raw]["description"] and set(graph[raw]["kinds"]) >= {"s3", "json"}
 
 
-def test_every_check_of_the_definitions_is_attached_and_described(graph: dict[str, dict[str, Any]],
-                                                                  tmp_path: Path) -> None:
-    defs = build_definitions(source=LocalFolderSource(root=str(tmp_path)),
-                             warehouse=DuckDBWarehouse(path=str(tmp_path / "unused.duckdb")))
+def test_every_check_of_the_definitions_is_attached_and_described(
+    graph: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    defs = build_definitions(
+        source=LocalFolderSource(root=str(tmp_path)), warehouse=DuckDBWarehouse(path=str(tmp_path / "unused.duckdb"))
+    )
     defined = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
-    shown = {(name, c["name"]) for name, node in graph.items()
-             for c in node["assetChecksOrError"].get("checks", [])}
+    shown = {(name, c["name"]) for name, node in graph.items() for c in node["assetChecksOrError"].get("checks", [])}
     assert shown == defined
     assert {name for name, _ in shown} == TABLES  # every table is checked
     for name, node in graph.items():
@@ -146,9 +150,11 @@ def test_every_check_of_the_definitions_is_attached_and_described(graph: dict[st
 
 def day_expectations(sample: Path, day: str) -> dict[str, Any]:
     """Counts for one day computed from the raw files with plain Python, independent of the project's SQL."""
-    events = [json.loads(line) for line in
-              (sample / "log_data" / day[:4] / day[5:7] / f"{day}-events.json").read_text().splitlines()
-              if line.strip()]
+    events = [
+        json.loads(line)
+        for line in (sample / "log_data" / day[:4] / day[5:7] / f"{day}-events.json").read_text().splitlines()
+        if line.strip()
+    ]
     songs = [json.loads(p.read_text()) for p in sorted((sample / "song_data").rglob("*.json"))]
     plays = [e for e in events if e["page"] == "NextSong"]
     return {
@@ -166,7 +172,8 @@ def day_expectations(sample: Path, day: str) -> dict[str, Any]:
 
 
 def test_materialization_launched_over_graphql_reports_rows_and_check_results(
-        ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path) -> None:
+    ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path
+) -> None:
     want = day_expectations(real_sample, materialized_day.day)
     nodes = by_name(ui_server.graphql(RESULTS_QUERY)["assetNodes"])
     for name in TABLES:
@@ -219,8 +226,9 @@ def ui_page(chromium: Any, ui_server: Webserver) -> Iterator[Any]:
         context.close()
 
 
-def test_browser_renders_every_asset_of_the_graph(ui_page: Any, ui_server: Webserver,
-                                                  materialized_day: MaterializedDay) -> None:
+def test_browser_renders_every_asset_of_the_graph(
+    ui_page: Any, ui_server: Webserver, materialized_day: MaterializedDay
+) -> None:
     from playwright.sync_api import expect
 
     page = ui_page
@@ -239,14 +247,19 @@ def test_browser_renders_every_asset_of_the_graph(ui_page: Any, ui_server: Webse
 
 
 def test_browser_asset_page_shows_row_count_description_and_checks(
-        ui_page: Any, ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path) -> None:
+    ui_page: Any, ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path
+) -> None:
     from playwright.sync_api import expect
 
     page = ui_page
     rows = day_expectations(real_sample, materialized_day.day)["rows"]["songplays"]
     page.goto(f"{ui_server.url}/assets/songplays")
-    row_count = (page.locator("div").filter(has=page.get_by_text("Row count", exact=True))
-                 .filter(has=page.get_by_text(f"{rows:,}", exact=True)).last)
+    row_count = (
+        page.locator("div")
+        .filter(has=page.get_by_text("Row count", exact=True))
+        .filter(has=page.get_by_text(f"{rows:,}", exact=True))
+        .last
+    )
     expect(row_count).to_be_visible()
     expect(page.get_by_text("one row per song play", exact=False).first).to_be_visible()
     expect(page.get_by_text("songplay_id", exact=True).first).to_be_visible()  # the column schema
@@ -271,7 +284,8 @@ query {
 
 
 def test_browser_materialize_button_launches_a_run_that_succeeds(
-        ui_page: Any, ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path) -> None:
+    ui_page: Any, ui_server: Webserver, materialized_day: MaterializedDay, real_sample: Path
+) -> None:
     """Last in the module: it adds a materialization of `time` that the tests above do not expect."""
     from playwright.sync_api import expect
 

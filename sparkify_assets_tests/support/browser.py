@@ -33,8 +33,12 @@ HOW_TO_ENABLE = (
 
 
 def chromium_executable() -> str | None:
-    candidates = (os.environ.get("SPARKIFY_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                  shutil.which("chromium-browser"))
+    candidates = (
+        os.environ.get("SPARKIFY_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    )
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate

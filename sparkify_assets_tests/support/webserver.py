@@ -68,8 +68,7 @@ class Webserver:
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a query to /graphql; GraphQL-level errors raise, with the server log for context."""
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 payload = json.load(response)
@@ -92,8 +91,9 @@ class Webserver:
         """Poll the run until it ends; the limit only guards against a hung run, it asserts nothing about speed."""
         deadline = time.monotonic() + limit_s
         while True:
-            data = self.graphql("query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }",
-                                {"id": run_id})
+            data = self.graphql(
+                "query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }", {"id": run_id}
+            )
             status = data["runOrError"].get("status")
             if status in TERMINAL_RUN_STATUSES:
                 return status
@@ -146,11 +146,21 @@ def running_webserver(workdir: Path, env: dict[str, str]) -> Iterator[Webserver]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "webserver.log"
-    cmd = [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port),
-           "-w", str(ROOT / "workspace.yaml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster_webserver",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-w",
+        str(ROOT / "workspace.yaml"),
+    ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Webserver(url=url, process=process, log_path=log_path, env=full_env)
     try:
         deadline = time.monotonic() + STARTUP_LIMIT_S
@@ -201,8 +211,12 @@ def launch_partition_run(server: Webserver, partition: str) -> str:
     (repo,) = server.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
     nodes = server.graphql(MATERIALIZABLE_QUERY)["assetNodes"]
     assets = [n["assetKey"] for n in nodes if n["isMaterializable"]]
-    checks = [{"assetKey": n["assetKey"], "name": c["name"]}
-              for n in nodes if n["isMaterializable"] for c in n["assetChecksOrError"].get("checks", [])]
+    checks = [
+        {"assetKey": n["assetKey"], "name": c["name"]}
+        for n in nodes
+        if n["isMaterializable"]
+        for c in n["assetChecksOrError"].get("checks", [])
+    ]
     params = {
         "selector": {
             "repositoryLocationName": repo["location"]["name"],
@@ -244,8 +258,11 @@ class MaterializedDay:
 
 def run_messages(server: Webserver, run_id: str) -> list[str]:
     events = server.graphql(RUN_FAILURES, {"id": run_id})["logsForRun"].get("events", [])
-    return [f"{e['__typename']}: {e.get('message')} {(e.get('error') or {}).get('message', '')}"
-            for e in events if "Failure" in e["__typename"]]
+    return [
+        f"{e['__typename']}: {e.get('message')} {(e.get('error') or {}).get('message', '')}"
+        for e in events
+        if "Failure" in e["__typename"]
+    ]
 
 
 @pytest.fixture(scope="module")
