@@ -186,7 +186,8 @@ def test_materialization_launched_over_graphql_reports_rows_and_check_results(
         for check in nodes[name]["assetChecksOrError"]["checks"]:
             execution = check["executionForLatestMaterialization"]
             assert execution["runId"] == materialized_day.run_id, f"{name}.{check['name']} did not run"
-            if execution["evaluation"]["severity"] == "ERROR":
+            assert execution["evaluation"], f"{name}.{check['name']} was not evaluated: {execution}"
+            if execution["evaluation"]["severity"] == "ERROR":  # a WARN check may fail on the real sample
                 assert execution["status"] == "SUCCEEDED", f"{name}.{check['name']}: {execution}"
 
     events = metadata(nodes["staging_events"]["assetMaterializations"][0]["metadataEntries"])
@@ -204,9 +205,6 @@ def test_materialization_launched_over_graphql_reports_rows_and_check_results(
 def test_server_log_has_no_warnings(ui_server: Webserver, materialized_day: MaterializedDay) -> None:
     """Loading the code location and running it print no Python warning (ours or one our code triggers)."""
     assert not re.findall(r"\w+Warning: .*", ui_server.log_path.read_text(errors="replace"))
-
-
-CHECK_STATUS_LABELS = {"SUCCEEDED": "Succeeded", "FAILED": "Failed", "EXECUTION_FAILED": "Execution failed"}
 
 
 @pytest.fixture(scope="module")
@@ -268,9 +266,12 @@ def test_browser_asset_page_shows_row_count_description_and_checks(
     checks = by_name(ui_server.graphql(RESULTS_QUERY)["assetNodes"])["songplays"]["assetChecksOrError"]["checks"]
     page.goto(f"{ui_server.url}/assets/songplays?view=checks")
     for check in checks:
-        label = CHECK_STATUS_LABELS[check["executionForLatestMaterialization"]["status"]]
         row = page.locator('[class*="AssetChecks_checkRow"]').filter(has=page.get_by_title(check["name"], exact=True))
-        expect(row).to_contain_text(label)
+        if check["executionForLatestMaterialization"]["status"] == "SUCCEEDED":
+            expect(row).to_contain_text("Succeeded")
+        else:  # the UI words warnings and failures in several ways; it must not call them a success
+            expect(row).to_be_visible()
+            expect(row).not_to_contain_text("Succeeded")
     screenshot(page, "asset-songplays-checks")
 
 
