@@ -21,21 +21,32 @@ $(SAMPLE)/log_data: | $(STAMP)
 
 sample: $(SAMPLE)/log_data
 
-$(DAGSTER_HOME):
-	mkdir -p $(DAGSTER_HOME)
+INSTANCE := $(DAGSTER_HOME)/dagster.yaml
 
-run: install sample | $(DAGSTER_HOME)
+# A persistent DAGSTER_HOME (run history survives restarts); created once, then left to the user.
+$(INSTANCE): | dagster_instance.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster_instance.yaml $(INSTANCE)
+
+run: install sample $(INSTANCE)
 	$(BIN)/python -m sparkify_assets.run
 
 test: install
 	$(BIN)/python -m pytest
 
-dev: install sample | $(DAGSTER_HOME)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+# On the local sample (SPARKIFY_DATA_URL unset) the daily partitions end at the sample's last day, so the UI's
+# "Materialize all" offers the sample's days rather than every day up to today; SPARKIFY_END_DATE overrides.
+SAMPLE_LAST_DAY = $(shell ls $(SAMPLE)/log_data/*/*/ 2>/dev/null | sed -n 's/-events\.json$$//p' | sort | tail -n 1)
+
+# Dagster 1.13 marks `dagster dev` superseded by `dg dev` (a separate CLI package this project does not need);
+# that one notice is silenced, every other warning still shows.
+dev: install sample $(INSTANCE)
+	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE=$(SAMPLE_LAST_DAY); fi; \
+	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 lint: install
 	$(BIN)/ruff check sparkify_assets sparkify_assets_tests
-	$(BIN)/ruff format --check sparkify_assets sparkify_assets_tests
 
 clean:
 	rm -rf data/warehouse.duckdb data/dagster_home

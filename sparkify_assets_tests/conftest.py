@@ -14,6 +14,9 @@ from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets_tests.support.postgres import PgServer, running_postgres
 
+# The webserver and browser fixtures, for the UI tests.
+pytest_plugins = ["sparkify_assets_tests.support.webserver", "sparkify_assets_tests.support.browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SAMPLE = Path(os.environ.get("SPARKIFY_REAL_SAMPLE", ROOT.parent / "shared" / "data" / "sparkify"))
 

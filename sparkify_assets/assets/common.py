@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
@@ -27,20 +27,30 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
     meta = reporting.definition_metadata(table)
     if sql:
         meta["sql"] = MetadataValue.md(f"```sql\n-- {dialect.name}\n" + ";\n\n".join(sql) + ";\n```")
+    if table.source_columns:
+        meta["load"] = reporting.load_description(table)
     return meta
 
 
 def window(context: AssetExecutionContext) -> DayWindow | None:
-    return window_of(context.partition_keys) if context.has_partition_key_range else None
+    """The run's days: one partition (the UI's Materialize, a schedule tick) or a range (a single-run backfill)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    return window_of(context.partition_keys)
+
+
+ExtraMetadata = Callable[[Warehouse, Table, DayWindow | None], dict[str, Any]]
 
 
 def run_transform(context: AssetExecutionContext, warehouse: Warehouse, table: Table, statements: Sequence[str],
-                  reads: Sequence[Table]) -> MaterializeResult:
+                  reads: Sequence[Table], extra_metadata: ExtraMetadata | None = None) -> MaterializeResult:
     """Replace the table's scope (its days, or all of it) in one transaction, then report on it."""
     win = window(context) if table.partition_column else None
     started = time.perf_counter()
     warehouse.run(statements, win.params if win else None, ensure=(*reads, table))
     seconds = time.perf_counter() - started
     context.log.info(f"{table.name}: loaded {win.days[0]}..{win.days[-1]}" if win else f"{table.name}: rebuilt")
-    reads_meta = {"reads": ", ".join(t.name for t in reads)}
-    return MaterializeResult(metadata={**reporting.table_metadata(warehouse, table, win, seconds), **reads_meta})
+    meta = {**reporting.table_metadata(warehouse, table, win, seconds), "reads": ", ".join(t.name for t in reads)}
+    if extra_metadata is not None:
+        meta.update(extra_metadata(warehouse, table, win))
+    return MaterializeResult(metadata=meta)

@@ -3,6 +3,7 @@
 
 from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, asset
 
+from sparkify_assets import reporting
 from sparkify_assets.assets.common import OWNERS, asset_metadata, code_version, run_transform
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.warehouse import Warehouse
@@ -27,6 +28,7 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
         metadata=asset_metadata(SONGPLAYS, sql, dialect),
     )
     def songplays(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        return run_transform(context, warehouse, SONGPLAYS, sql, reads=(STAGING_EVENTS, STAGING_SONGS))
+        return run_transform(context, warehouse, SONGPLAYS, sql, reads=(STAGING_EVENTS, STAGING_SONGS),
+                             extra_metadata=reporting.song_match_metadata)
 
     return songplays

@@ -25,3 +25,9 @@ def preview_sql(table: Table, d: Dialect, windowed: bool, limit: int = 5) -> str
     where = window_predicate(table, d) if windowed else "1 = 1"
     return (f"SELECT {column_list(table.column_names)} FROM {q(table.name)} WHERE {where} "
             f"ORDER BY {column_list(table.key)} LIMIT {int(limit)}")
+
+
+def count_with_value_sql(table: Table, column: str, d: Dialect, windowed: bool) -> str:
+    """Rows in scope, and how many of them have `column` set (e.g. songplays matched to a song)."""
+    where = window_predicate(table, d) if windowed else "1 = 1"
+    return f"SELECT COUNT(*), COUNT({q(table.column(column).name)}) FROM {q(table.name)} WHERE {where}"
