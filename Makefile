@@ -32,7 +32,7 @@ run: install sample $(INSTANCE)
 	$(BIN)/python -m sparkify_assets.run
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2  # two workers: the suite is mostly waiting on runs and servers
 
 # On the local sample (SPARKIFY_DATA_URL unset) the daily partitions end at the sample's last day, so the UI's
 # "Materialize all" offers the sample's days rather than every day up to today; SPARKIFY_END_DATE overrides.
