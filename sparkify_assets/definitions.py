@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, EnvVar, in_process_executor
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, EnvVar, in_process_executor
 from dagster_aws.s3 import S3Resource
 
 from sparkify_assets import settings
 from sparkify_assets.assets import build_assets
+from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
 from sparkify_assets.checks import build_checks
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource, S3Source
@@ -34,13 +35,26 @@ def build_warehouse(kind: str) -> Warehouse:
     raise NotImplementedError("SPARKIFY_WAREHOUSE=redshift is not available yet")
 
 
+def sensor_status(source: RawSource) -> DefaultSensorStatus:
+    """Running by default on a local folder (so `make dev` shows it working), stopped on S3 unless asked for."""
+    switch = settings.sensor_switch()
+    on = switch == "on" or (switch == "auto" and isinstance(source, LocalFolderSource))
+    return DefaultSensorStatus.RUNNING if on else DefaultSensorStatus.STOPPED
+
+
 def build_definitions(source: RawSource | None = None, warehouse: Warehouse | None = None) -> Definitions:
     """The project's definitions; tests pass their own resources, everyone else gets the environment's."""
     warehouse = warehouse or build_warehouse(settings.warehouse_kind())
+    source = source or build_source(settings.data_url())
+    schedule_on = settings.schedule_switch() == "on"
     return Definitions(
         assets=build_assets(warehouse.kind),
         asset_checks=build_checks(dialect_for(warehouse.kind)),
-        resources={"source": source or build_source(settings.data_url()), "warehouse": warehouse},
+        jobs=[DAILY_JOB, SONG_CATALOG_JOB],
+        schedules=[build_daily_schedule(settings.schedule_hour(), DefaultScheduleStatus.RUNNING if schedule_on
+                                        else DefaultScheduleStatus.STOPPED)],
+        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick())],
+        resources={"source": source, "warehouse": warehouse},
         executor=in_process_executor,
     )
 

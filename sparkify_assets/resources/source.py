@@ -33,6 +33,7 @@ class SourceObject:
     key: str
     size: int
     version: str  # S3 ETag, or the local file's modification time in ns: changes when the file does
+    modified: float = 0.0  # when it was last written (epoch seconds): S3 LastModified, or the file's mtime
 
 
 def log_day_prefix(day: date) -> str:
@@ -114,7 +115,8 @@ class LocalFolderSource(RawSource):
                 key = path.relative_to(root).as_posix()
                 if key.startswith(prefix):
                     st = path.stat()
-                    out.append(SourceObject(key=key, size=st.st_size, version=str(st.st_mtime_ns)))
+                    out.append(SourceObject(key=key, size=st.st_size, version=str(st.st_mtime_ns),
+                                            modified=st.st_mtime_ns / 1e9))
         return sorted(out, key=lambda o: o.key)
 
     @contextmanager
@@ -144,7 +146,8 @@ class S3Source(RawSource):
         out = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
             for obj in page.get("Contents", []):
-                out.append(SourceObject(key=obj["Key"][strip:], size=obj["Size"], version=obj["ETag"].strip('"')))
+                out.append(SourceObject(key=obj["Key"][strip:], size=obj["Size"], version=obj["ETag"].strip('"'),
+                                        modified=obj["LastModified"].timestamp()))
         return sorted(out, key=lambda o: o.key)
 
     @contextmanager
