@@ -57,7 +57,9 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
 
 
 def window(context: AssetExecutionContext) -> DayWindow | None:
-    return window_of(context.partition_keys) if context.has_partition_key_range else None
+    """The run's days: one partition (`--partition`, schedule, sensor) or a range (a single-run backfill)."""
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    return window_of(context.partition_keys) if partitioned else None
 
 
 def run_transform(context: AssetExecutionContext, warehouse: Warehouse, table: Table, statements: Sequence[str],

@@ -23,7 +23,7 @@ def build_daily_schedule(hour: int, default_status: DefaultScheduleStatus = Defa
         scheduled = context.scheduled_execution_time or datetime.now(timezone.utc)
         day = scheduled.astimezone(timezone.utc).date() - timedelta(days=1)
         partition = day.isoformat()
-        if not daily_partitions.has_partition_key(partition, current_time=scheduled):
+        if not daily_partitions.has_partition_key(partition):
             return SkipReason(f"{partition} is outside the daily partitions")
         try:
             objects = source.log_objects([day])

@@ -1,7 +1,7 @@
 """The source sensor: a run for each day whose log file is new or changed, and a song-catalogue refresh when
 the song files change. Works the same on S3 (versions are ETags) and on a local folder (modification times)."""
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 from dagster import (
     AssetKey,
@@ -25,9 +25,10 @@ from sparkify_assets.tables import ARTISTS, SONGS, STAGING_EVENTS, STAGING_SONGS
 SONG_ASSETS_WITHOUT_DAYS = [AssetKey(t.name) for t in (STAGING_SONGS, SONGS, ARTISTS)]
 
 
-def partition_state(now: datetime):
+def partition_state():
+    """How a day stands against the daily partitions right now: 'ok', 'waiting' (not yet a partition) or 'out'."""
     first = daily_partitions.get_first_partition_window()
-    last = daily_partitions.get_last_partition_window(current_time=now)
+    last = daily_partitions.get_last_partition_window()
 
     def state(day: date) -> str:
         if first is None or day < first.start.date():
@@ -53,12 +54,11 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
     )
     def source_files_sensor(context: SensorEvaluationContext, source: RawSource):
         cursor = SourceCursor.parse(context.cursor)
-        now = datetime.now(timezone.utc)
         songs = [o for o in source.list_objects(SONG_PREFIX) if o.key.endswith(".json")]
         digest = songs_digest(songs)
         refresh_songs = digest is not None and digest != cursor.songs
         logs = source.list_objects(LOG_PREFIX)
-        state = partition_state(now)
+        state = partition_state()
         plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state)
 
         requests = [
