@@ -1,6 +1,7 @@
 """The source sensor: a run for each day whose log file is new or changed, and a song-catalogue refresh when
 the song files change. Works the same on S3 (versions are ETags) and on a local folder (modification times)."""
 
+import time
 from datetime import date
 
 from dagster import (
@@ -59,7 +60,7 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
         refresh_songs = digest is not None and digest != cursor.songs
         logs = source.list_objects(LOG_PREFIX)
         state = partition_state()
-        plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state)
+        plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state, time.time())
 
         requests = [
             RunRequest(job_name=DAILY_JOB.name, partition_key=batch.day.isoformat(), run_key=batch.run_key,
