@@ -156,6 +156,23 @@ def test_schedule_loads_yesterday_or_skips_naming_the_missing_file(
     assert f"s3://{bucket}/{log_key(date(2018, 11, 6))}" in missing.skip_message
 
 
+def test_schedule_launches_anyway_when_s3_is_throttling(real_sample: Path, endpoint: str, bucket: str,
+                                                        instance: DagsterInstance, tmp_path: Path) -> None:
+    """Unsure whether the file is there, it launches the run (which retries, and fails clearly if it is not)."""
+    upload_tree(endpoint, bucket, real_sample, day_patterns(date(2018, 11, 5)))
+    with FaultProxy(endpoint) as proxy:
+        defs = s3_defs(proxy.url, bucket, tmp_path, max_attempts=0)
+        schedule = defs.resolve_schedule_def("daily_logs_schedule")
+        proxy.fail_next(1)
+        with build_schedule_context(instance=instance, resources=dict(defs.resources),
+                                    scheduled_execution_time=datetime(2018, 11, 6, 1, tzinfo=timezone.utc),
+                                    repository_def=defs.get_repository_def()) as context:
+            data = schedule.evaluate_tick(context)
+        assert proxy.failed == 1
+    (request,) = data.run_requests
+    assert request.partition_key == "2018-11-05" and request.run_key == "2018-11-05:unchecked"
+
+
 def step_events(result, event_type: DagsterEventType) -> list[str]:
     return [e.step_key for e in result.all_events if e.event_type == event_type]
 
