@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import BetaWarning, Definitions, EnvVar, PreviewWarning, in_process_executor
+from dagster import (
+    BetaWarning,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    EnvVar,
+    PreviewWarning,
+    in_process_executor,
+)
 from dagster_aws.s3 import S3Resource
 
 from sparkify_assets import settings
 from sparkify_assets.assets import build_assets
+from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
 from sparkify_assets.checks import build_checks
 from sparkify_assets.resources import redshift_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -37,9 +46,18 @@ def build_warehouse(kind: str) -> Warehouse:
     return redshift_warehouse.from_env()
 
 
+def sensor_status(source: RawSource) -> DefaultSensorStatus:
+    """Running by default on a local folder (so `make dev` shows it working), stopped on S3 unless asked for."""
+    switch = settings.sensor_switch()
+    on = switch == "on" or (switch == "auto" and isinstance(source, LocalFolderSource))
+    return DefaultSensorStatus.RUNNING if on else DefaultSensorStatus.STOPPED
+
+
 def build_definitions(source: RawSource | None = None, warehouse: Warehouse | None = None) -> Definitions:
     """The project's definitions; tests pass their own resources, everyone else gets the environment's."""
     warehouse = warehouse or build_warehouse(settings.warehouse_kind())
+    source = source or build_source(settings.data_url())
+    schedule_on = settings.schedule_switch() == "on"
     with warnings.catch_warnings():
         # Chosen on purpose and pinned to dagster 1.13.27: single-run backfills and partition-scoped checks.
         warnings.filterwarnings("ignore", category=BetaWarning)
@@ -49,7 +67,11 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
     return Definitions(
         assets=assets,
         asset_checks=checks,
-        resources={"source": source or build_source(settings.data_url()), "warehouse": warehouse},
+        jobs=[DAILY_JOB, SONG_CATALOG_JOB],
+        schedules=[build_daily_schedule(settings.schedule_hour(), DefaultScheduleStatus.RUNNING if schedule_on
+                                        else DefaultScheduleStatus.STOPPED)],
+        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick())],
+        resources={"source": source, "warehouse": warehouse},
         executor=in_process_executor,
     )
 

@@ -49,3 +49,46 @@ def end_date_exclusive() -> str | None:
 def min_song_match_rate() -> float:
     """Below this share of songplays with a matched song, the match-rate check warns."""
     return float(os.environ.get("SPARKIFY_MIN_SONG_MATCH_RATE") or 0.05)
+
+
+# -- automation (see docs/automation.md) ---------------------------------------------------------------------
+
+
+def _switch(name: str, default: str) -> str:
+    value = (os.environ.get(name) or default).lower()
+    if value not in ("on", "off", "auto"):
+        raise ValueError(f"{name} must be 'on', 'off' or 'auto', not {value!r}")
+    return value
+
+
+def schedule_hour() -> int:
+    """The UTC hour the daily schedule runs at (it loads the previous UTC day)."""
+    hour = int(os.environ.get("SPARKIFY_SCHEDULE_HOUR") or 1)
+    if not 0 <= hour <= 23:
+        raise ValueError(f"SPARKIFY_SCHEDULE_HOUR must be 0..23, not {hour}")
+    return hour
+
+
+def schedule_switch() -> str:
+    """SPARKIFY_SCHEDULE: 'on' starts the daily schedule running; off (the default) leaves it to the UI."""
+    return _switch("SPARKIFY_SCHEDULE", "off")
+
+
+def sensor_switch() -> str:
+    """SPARKIFY_SENSOR: 'auto' (default) runs the sensor for a local folder and leaves it stopped for S3."""
+    return _switch("SPARKIFY_SENSOR", "auto")
+
+
+def sensor_max_runs_per_tick() -> int:
+    value = int(os.environ.get("SPARKIFY_SENSOR_MAX_RUNS") or 100)
+    if value < 1:
+        raise ValueError(f"SPARKIFY_SENSOR_MAX_RUNS must be at least 1, not {value}")
+    return value
+
+
+def retry_delay_seconds() -> float:
+    """The first retry's delay; each later retry waits twice as long (with jitter)."""
+    value = float(os.environ.get("SPARKIFY_RETRY_DELAY_SECONDS") or 30)
+    if value < 0:
+        raise ValueError(f"SPARKIFY_RETRY_DELAY_SECONDS must not be negative, not {value}")
+    return value

@@ -36,8 +36,8 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(real_sample: Path, pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     with s3_support.running_moto() as endpoint, rsup.schema_owned_by_secret_user(pg_server) as (schema, user):
-        s3_support.upload_tree(endpoint, BUCKET, real_sample, PREFIX)
-        source = s3_support.s3_source(endpoint, BUCKET, PREFIX)
+        s3_support.upload_tree(endpoint, BUCKET, real_sample, prefix=PREFIX)
+        source = s3_support.s3_source(endpoint, BUCKET, prefix=PREFIX)
         wh = rsup.warehouse(pg_server, schema, user, endpoint)
         pg_result = materialize_days(build_definitions(source=source, warehouse=wh), NOVEMBER,
                                      DagsterInstance.ephemeral())
@@ -83,7 +83,7 @@ def test_one_copy_per_table_over_the_real_keys(runs: Runs, pg_server: PgServer) 
     assert len(copies) == 2
     (events_sql, events_inputs), (songs_sql, songs_inputs) = sorted(copies, key=lambda c: "song" in c[0])
     root = f"s3://{BUCKET}/{PREFIX}"
-    listed = s3_support.s3_source(runs.endpoint, BUCKET, PREFIX).log_objects(NOVEMBER)
+    listed = s3_support.s3_source(runs.endpoint, BUCKET, prefix=PREFIX).log_objects(NOVEMBER)
     assert json.loads(events_inputs) == [root + o.key for o in listed] and len(listed) == 30
     manifest = f"{root}_manifests/staging_events/2018-11-01_2018-11-30.manifest"
     assert f"FROM '{manifest}'\n" in events_sql

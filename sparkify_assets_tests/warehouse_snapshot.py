@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ def table(db: Path, name: str) -> pd.DataFrame:
         return con.execute(f'SELECT * FROM "{name}"').df()
 
 
-def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, sorted; run ids left out (they differ by design between runs)."""
+def snapshot(db: Path, names: Collection[str] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows (or those of the tables named), sorted; run ids left out (they differ between runs)."""
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
         for t in ALL_TABLES:
+            if names is not None and t.name not in names:
+                continue
             cols = [c for c in t.column_names if not (t is REJECTED_RECORDS and c == "run_id")]
             select = ", ".join(f'"{c}"' for c in cols)
             out[t.name] = sorted(con.execute(f'SELECT {select} FROM "{t.name}"').fetchall(), key=repr)

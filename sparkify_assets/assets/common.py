@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue
 
 from sparkify_assets import reporting
 from sparkify_assets.partitions import window_of
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
+from sparkify_assets.retries import is_transient
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
 
 OWNERS = ["team:data-engineering"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_permanent_errors_at_once(fn: F) -> F:
+    """Under each asset's RetryPolicy: let transient errors through to be retried, fail at once on the rest.
+
+    Dagster retries every exception a step raises; a permanent one (missing file, bad credentials, SQL error)
+    becomes a Failure that forbids retries, so the run fails now with the original message.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Failure:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            raise Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 def code_version(table: Table, sql: Sequence[str]) -> str:

@@ -6,11 +6,12 @@ import time
 from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, asset
 
 from sparkify_assets import reporting
-from sparkify_assets.assets.common import OWNERS, asset_metadata, code_version, window
+from sparkify_assets.assets.common import OWNERS, asset_metadata, code_version, fail_permanent_errors_at_once, window
 from sparkify_assets.assets.raw import log_data, song_data
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.retries import retry_policy
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
@@ -24,12 +25,14 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         deps=[log_data],
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
+        retry_policy=retry_policy(),
         group_name="staging",
         kinds={kind},
         owners=OWNERS,
         code_version=code_version(STAGING_EVENTS, ddl),
         metadata=asset_metadata(STAGING_EVENTS, ddl, dialect),
     )
+    @fail_permanent_errors_at_once
     def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         win = window(context)
         assert win is not None
@@ -53,12 +56,14 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         description=STAGING_SONGS.description,
         deps=[song_data],
         backfill_policy=BackfillPolicy.single_run(),
+        retry_policy=retry_policy(),
         group_name="staging",
         kinds={kind},
         owners=OWNERS,
         code_version=code_version(STAGING_SONGS, songs_ddl),
         metadata=asset_metadata(STAGING_SONGS, songs_ddl, dialect),
     )
+    @fail_permanent_errors_at_once
     def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         objects = source.song_objects()
         context.log.info(f"staging_songs: {len(objects):,} song files, {sum(o.size for o in objects):,} bytes")

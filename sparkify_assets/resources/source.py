@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
+from pydantic import PrivateAttr
 
 LOG_PREFIX = "log_data/"
 SONG_PREFIX = "song_data/"
@@ -33,6 +35,7 @@ class SourceObject:
     key: str
     size: int
     version: str  # S3 ETag, or the local file's modification time in ns: changes when the file does
+    modified: float = 0.0  # when it was last written (epoch seconds): S3 LastModified, or the file's mtime
 
 
 def log_day_prefix(day: date) -> str:
@@ -114,7 +117,8 @@ class LocalFolderSource(RawSource):
                 key = path.relative_to(root).as_posix()
                 if key.startswith(prefix):
                     st = path.stat()
-                    out.append(SourceObject(key=key, size=st.st_size, version=str(st.st_mtime_ns)))
+                    out.append(SourceObject(key=key, size=st.st_size, version=str(st.st_mtime_ns),
+                                            modified=st.st_mtime_ns / 1e9))
         return sorted(out, key=lambda o: o.key)
 
     @contextmanager
@@ -133,23 +137,31 @@ class S3Source(RawSource):
     bucket: str
     prefix: str = ""
     download_threads: int = 16
+    _client: Any = PrivateAttr(default=None)
+
+    def _s3(self) -> Any:
+        """One client per resource: creating a boto3 session costs ~0.3 s, and the sensor lists every tick."""
+        if self._client is None:
+            self._client = self.s3.get_client()
+        return self._client
 
     def _full(self, key: str) -> str:
         return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
 
     def list_objects(self, prefix: str) -> list[SourceObject]:
-        client = self.s3.get_client()
+        client = self._s3()
         full = self._full(prefix)
         strip = len(self._full(""))
         out = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
             for obj in page.get("Contents", []):
-                out.append(SourceObject(key=obj["Key"][strip:], size=obj["Size"], version=obj["ETag"].strip('"')))
+                out.append(SourceObject(key=obj["Key"][strip:], size=obj["Size"], version=obj["ETag"].strip('"'),
+                                        modified=obj["LastModified"].timestamp()))
         return sorted(out, key=lambda o: o.key)
 
     @contextmanager
     def local_files(self, objects: Sequence[SourceObject]) -> Iterator[dict[str, Path]]:
-        client = self.s3.get_client()
+        client = self._s3()
         with tempfile.TemporaryDirectory(prefix="sparkify-s3-") as tmp:
             paths = {o.key: Path(tmp, o.key) for o in objects}
 

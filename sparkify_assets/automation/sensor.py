@@ -1,0 +1,110 @@
+"""The source sensor: a run for each day whose log file is new or changed, and a song-catalogue refresh when
+the song files change. Works the same on S3 (versions are ETags) and on a local folder (modification times)."""
+
+import time
+from datetime import date
+
+from dagster import (
+    AssetKey,
+    DagsterInvariantViolationError,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from sparkify_assets.automation.cursor import SourceCursor, plan_logs, songs_digest
+from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
+from sparkify_assets.partitions import daily_partitions
+from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, day_of_log_key
+from sparkify_assets.tables import ARTISTS, SONGS, STAGING_EVENTS, STAGING_SONGS
+
+# What a song refresh rebuilds when no day has been loaded yet (songplays and time need a range of days).
+SONG_ASSETS_WITHOUT_DAYS = [AssetKey(t.name) for t in (STAGING_SONGS, SONGS, ARTISTS)]
+
+
+def partition_state():
+    """How a day stands against the daily partitions right now: 'ok', 'waiting' (not yet a partition) or 'out'."""
+    first = daily_partitions.get_first_partition_window()
+    last = daily_partitions.get_last_partition_window()
+
+    def state(day: date) -> str:
+        if first is None or day < first.start.date():
+            return "out"
+        if last is None or day > last.start.date():
+            # Today's file (its partition exists from tomorrow), or a day past SPARKIFY_END_DATE.
+            end = daily_partitions.end
+            return "out" if end is not None and day >= end.date() else "waiting"
+        return "ok"
+
+    return state
+
+
+def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+                        max_runs_per_tick: int = 100, minimum_interval_seconds: int = 30):
+    @sensor(
+        name="source_files_sensor",
+        jobs=[DAILY_JOB, SONG_CATALOG_JOB],
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=f"Watches {LOG_PREFIX} and {SONG_PREFIX} of the source: one run per new or changed daily log "
+        f"file (at most {max_runs_per_tick} per tick), and a song-catalogue refresh when song files change.",
+    )
+    def source_files_sensor(context: SensorEvaluationContext, source: RawSource):
+        cursor = SourceCursor.parse(context.cursor)
+        songs = [o for o in source.list_objects(SONG_PREFIX) if o.key.endswith(".json")]
+        digest = songs_digest(songs)
+        refresh_songs = digest is not None and digest != cursor.songs
+        logs = source.list_objects(LOG_PREFIX)
+        state = partition_state()
+        plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state, time.time())
+
+        requests = [
+            RunRequest(job_name=DAILY_JOB.name, partition_key=batch.day.isoformat(), run_key=batch.run_key,
+                       tags={"sparkify/trigger": "sensor"})
+            for batch in plan.days
+        ]
+        if refresh_songs:
+            days = sorted({d for o in logs if (d := day_of_log_key(o.key)) and state(d) == "ok"}
+                          | {date.fromisoformat(p) for p in _loaded_days(context)})
+            requests.append(_song_request(digest, days))
+            plan.cursor.songs = digest
+        for obj in plan.ignored:
+            context.log.info(f"ignoring {source.uri(obj.key)}: not a daily log file of a known partition")
+        if plan.waiting:
+            context.log.info(f"{len(plan.waiting)} file(s) wait for their day to end: "
+                             + ", ".join(source.uri(o.key) for o in plan.waiting[:3]))
+        if plan.deferred:
+            context.log.info(f"{plan.deferred} new file(s) left for the next ticks ({max_runs_per_tick} runs a tick)")
+        if not requests:
+            return SensorResult(skip_reason=SkipReason(f"no new or changed files under {source.uri(LOG_PREFIX)} "
+                                                       f"or {source.uri(SONG_PREFIX)}"),
+                                cursor=plan.cursor.serialize())
+        return SensorResult(run_requests=requests, cursor=plan.cursor.serialize())
+
+    return source_files_sensor
+
+
+def _loaded_days(context: SensorEvaluationContext) -> set[str]:
+    """Days staging_events holds according to Dagster (loaded by any means: sensor, schedule, CLI backfill)."""
+    try:
+        instance = context.instance
+    except DagsterInvariantViolationError:  # evaluated without an instance (a bare unit test)
+        return set()
+    return instance.get_materialized_partitions(AssetKey(STAGING_EVENTS.name))
+
+
+def _song_request(digest: str, days: list[date]) -> RunRequest:
+    """Reload the songs; songplays and time over every day there is, so old plays match the new catalogue."""
+    run_key = f"{SONG_PREFIX}@{digest}"
+    if not days:
+        return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=run_key, asset_selection=SONG_ASSETS_WITHOUT_DAYS,
+                          tags={"sparkify/trigger": "sensor"})
+    return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=run_key, tags={
+        "sparkify/trigger": "sensor",
+        ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
+    })

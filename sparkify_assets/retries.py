@@ -1,0 +1,72 @@
+"""Which failures are worth retrying: the one place that tells a transient error from a permanent one.
+
+Dagster's RetryPolicy retries any exception, so the assets turn every error this module does not call transient
+into a `Failure(allow_retries=False)` (see assets/common.py): a missing file, bad credentials or an SQL error
+fails at once with its message, while throttling and dropped connections are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from dagster import Backoff, Jitter, RetryPolicy
+
+from sparkify_assets import settings
+from sparkify_assets.resources.source import SourceDataError
+
+MAX_RETRIES = 3  # as the original Airflow DAG
+
+# S3 answers these when it is busy or briefly unwell; everything else (AccessDenied, NoSuchKey, ...) is permanent.
+TRANSIENT_S3_CODES = frozenset({
+    "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled",
+    "TooManyRequestsException", "ServiceUnavailable", "InternalError", "RequestTimeout", "RequestTimeTooSkewed",
+})
+TRANSIENT_HTTP_STATUS = frozenset({500, 502, 503, 504})
+
+
+def retry_policy() -> RetryPolicy:
+    """3 retries, exponential backoff with jitter; SPARKIFY_RETRY_DELAY_SECONDS sets the first delay."""
+    return RetryPolicy(max_retries=MAX_RETRIES, delay=settings.retry_delay_seconds(), backoff=Backoff.EXPONENTIAL,
+                       jitter=Jitter.PLUS_MINUS)
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error.get("Code") in TRANSIENT_S3_CODES or status in TRANSIENT_HTTP_STATUS
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # endpoint unreachable, connection closed, timeouts
+        return True
+    if isinstance(exc, duckdb.IOException):  # another process held the file's lock for longer than we waited
+        return "lock" in str(exc).lower()
+    if _is_redshift_connection_error(exc):
+        return True
+    return isinstance(exc, (ConnectionError, TimeoutError))  # the OS's connection reset/refused, socket timeouts
+
+
+def _is_redshift_connection_error(exc: BaseException) -> bool:
+    try:
+        import redshift_connector
+    except ImportError:  # pragma: no cover - a runtime dependency, but the classifier must never fail
+        return False
+    # The driver raises InterfaceError/OperationalError for a lost or refused connection; a server's own error
+    # response (bad SQL, bad password) is a ProgrammingError and stays permanent.
+    return isinstance(exc, (redshift_connector.InterfaceError, redshift_connector.OperationalError))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the error, or one it was raised from, is a transient S3 or warehouse failure.
+
+    Bad input (SourceDataError) is permanent whatever it was raised from: retrying cannot fix the data.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceDataError):
+            return False
+        if _transient(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return False
