@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue
 
 from sparkify_assets import reporting
-from sparkify_assets.partitions import window_of
+from sparkify_assets.partitions import daily_partitions, window_of
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
-from sparkify_assets.retries import is_transient
+from sparkify_assets.retries import is_transient, retry_policy
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
 
@@ -56,6 +56,24 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
     if table.source_columns:
         meta["load"] = reporting.load_description(table)
     return meta
+
+
+def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str, deps: Sequence[Any],
+                group: str) -> dict[str, Any]:
+    """The @asset arguments every table shares, all derived from its definition."""
+    return {
+        "name": table.name,
+        "description": table.description,
+        "deps": list(deps),
+        "partitions_def": daily_partitions if table.partition_column else None,
+        "backfill_policy": BackfillPolicy.single_run(),
+        "retry_policy": retry_policy(),
+        "group_name": group,
+        "kinds": {kind},
+        "owners": OWNERS,
+        "code_version": code_version(table, sql),
+        "metadata": asset_metadata(table, sql, dialect),
+    }
 
 
 def window(context: AssetExecutionContext) -> DayWindow | None:

@@ -4,18 +4,14 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
 from sparkify_assets.assets.common import (
-    OWNERS,
-    asset_metadata,
-    code_version,
     fail_permanent_errors_at_once,
     run_transform,
+    table_asset,
 )
-from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.retries import retry_policy
 from sparkify_assets.sql import transforms
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS, TIME, USERS, Table
@@ -45,19 +41,8 @@ def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str) -> A
     table = spec.table
     sql = spec.statements(dialect)
 
-    @asset(
-        name=table.name,
-        description=table.description,
-        deps=[t.name for t in spec.reads],
-        partitions_def=daily_partitions if spec.partitioned else None,
-        backfill_policy=BackfillPolicy.single_run(),
-        retry_policy=retry_policy(),
-        group_name="warehouse",
-        kinds={kind},
-        owners=OWNERS,
-        code_version=code_version(table, sql),
-        metadata=asset_metadata(table, sql, dialect),
-    )
+    @asset(**table_asset(table, sql=sql, dialect=dialect, kind=kind, deps=[t.name for t in spec.reads],
+                         group="warehouse"))
     @fail_permanent_errors_at_once
     def _dimension(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         return run_transform(context, warehouse, table, sql, reads=spec.reads)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetSpec
 
+from sparkify_assets.assets.common import OWNERS
 from sparkify_assets.partitions import daily_partitions
-
-OWNERS = ["team:data-engineering"]
 
 log_data = AssetSpec(
     "log_data",

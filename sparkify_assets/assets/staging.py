@@ -3,15 +3,13 @@
 
 import time
 
-from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
 from sparkify_assets import reporting
-from sparkify_assets.assets.common import OWNERS, asset_metadata, code_version, fail_permanent_errors_at_once, window
+from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
 from sparkify_assets.assets.raw import log_data, song_data
-from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.retries import retry_policy
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
@@ -19,19 +17,7 @@ from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
     ddl = [dialect.create_table(STAGING_EVENTS)]
 
-    @asset(
-        name=STAGING_EVENTS.name,
-        description=STAGING_EVENTS.description,
-        deps=[log_data],
-        partitions_def=daily_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        retry_policy=retry_policy(),
-        group_name="staging",
-        kinds={kind},
-        owners=OWNERS,
-        code_version=code_version(STAGING_EVENTS, ddl),
-        metadata=asset_metadata(STAGING_EVENTS, ddl, dialect),
-    )
+    @asset(**table_asset(STAGING_EVENTS, sql=ddl, dialect=dialect, kind=kind, deps=[log_data], group="staging"))
     @fail_permanent_errors_at_once
     def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         win = window(context)
@@ -51,18 +37,8 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
 
     songs_ddl = [dialect.create_table(STAGING_SONGS)]
 
-    @asset(
-        name=STAGING_SONGS.name,
-        description=STAGING_SONGS.description,
-        deps=[song_data],
-        backfill_policy=BackfillPolicy.single_run(),
-        retry_policy=retry_policy(),
-        group_name="staging",
-        kinds={kind},
-        owners=OWNERS,
-        code_version=code_version(STAGING_SONGS, songs_ddl),
-        metadata=asset_metadata(STAGING_SONGS, songs_ddl, dialect),
-    )
+    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, dialect=dialect, kind=kind, deps=[song_data],
+                         group="staging"))
     @fail_permanent_errors_at_once
     def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         objects = source.song_objects()
