@@ -77,5 +77,5 @@ def test_time_rows_are_the_distinct_start_times(loaded: tuple[Path, expected.Exp
     starts = pd.Series(sorted(exp.songplays.start_time.unique()))
     assert list(time.start_time) == list(starts)
     assert list(time.hour) == list(starts.dt.hour)
-    assert list(time.weekday) == list(starts.dt.dayofweek + 1)  # ISO: Monday = 1
+    assert list(time.weekday) == list(starts.dt.day_of_week + 1)  # ISO: Monday = 1
     assert list(time.week) == list(starts.dt.isocalendar().week)
