@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, EnvVar, in_process_executor
+from dagster import Definitions, EnvVar
 from dagster_aws.s3 import S3Resource
 
 from sparkify_assets import settings
 from sparkify_assets.assets import build_assets
 from sparkify_assets.checks import build_checks
+from sparkify_assets.executor import in_process_or_multiprocess_executor
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource, S3Source
 from sparkify_assets.resources.warehouse import Warehouse
@@ -41,7 +42,7 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
         assets=build_assets(warehouse.kind),
         asset_checks=build_checks(dialect_for(warehouse.kind)),
         resources={"source": source or build_source(settings.data_url()), "warehouse": warehouse},
-        executor=in_process_executor,
+        executor=in_process_or_multiprocess_executor,
     )
 
 
