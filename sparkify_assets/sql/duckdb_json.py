@@ -98,7 +98,9 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool) ->
         (f"strlen(text) > {MAX_RECORD_BYTES}",
          f"'record is ' || strlen(text) || ' bytes, over the {MAX_RECORD_BYTES}-byte limit'"),
         ("NOT is_json", "'invalid JSON'"),
-        ("json_type(CASE WHEN is_json THEN text END) <> 'OBJECT'", f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
+        # v is NULL exactly for valid JSON that is not an object, once invalid JSON is ruled out.
+        ("v IS NULL",
+         f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
     ]
     for c in cols:
         if not c.nullable:
@@ -123,7 +125,8 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool) ->
     # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
     # evaluate a message. Typed values of rejected records are never loaded.
     conditions = "[\n      " + ",\n      ".join(f"({cond})" for cond, _ in rules) + "\n    ]"
-    reason = "CASE rule_no\n" + "\n".join(f"      WHEN {n} THEN {msg}" for n, (_, msg) in enumerate(rules, 1)) + "\n    END"
+    whens = "\n".join(f"      WHEN {n} THEN {msg}" for n, (_, msg) in enumerate(rules, start=1))
+    reason = f"CASE rule_no\n{whens}\n    END"
     typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
     if dedupe_on == "text":
         raw_key = "text"
@@ -135,10 +138,13 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool) ->
 WITH records AS NOT MATERIALIZED ({records}
 ), repeated AS (
   SELECT hash({raw_key}) AS h FROM records GROUP BY 1 HAVING count(*) > 1
+), checked AS (
+  SELECT *, json_valid(text) AS is_json FROM records
 ), parsed AS (
-  SELECT *, json_valid(text) AS is_json,
-         CASE WHEN json_valid(text) AND json_type(text) = 'OBJECT' THEN json_extract(text, [{paths}]) END AS v
-  FROM records
+  -- valid JSON starting with a brace is an object; only other texts pay for json_type.
+  SELECT *, CASE WHEN is_json AND (starts_with(text, '{{') OR json_type(text) = 'OBJECT')
+                 THEN json_extract(text, [{paths}]) END AS v
+  FROM checked
 ), fields AS (
   SELECT *, {fields} FROM parsed
 ), judged AS (
