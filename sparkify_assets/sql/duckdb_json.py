@@ -123,8 +123,11 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool) ->
                               "|| partition_key"))
     # The first rule that holds gives the reason. The conditions are plain expressions, not CASE branches, so
     # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
-    # evaluate a message. Typed values of rejected records are never loaded.
-    conditions = "[\n      " + ",\n      ".join(f"({cond})" for cond, _ in rules) + "\n    ]"
+    # evaluate a message. Typed values of rejected records are never loaded. Each condition sets one bit (a
+    # list of booleans per record costs more than the rules themselves); the lowest set bit is the first rule.
+    if len(rules) > 62:
+        raise ValueError("too many rules for one BIGINT bit mask")
+    bits = " |\n      ".join(f"(CAST(coalesce({cond}, false) AS BIGINT) << {n})" for n, (cond, _) in enumerate(rules))
     whens = "\n".join(f"      WHEN {n} THEN {msg}" for n, (_, msg) in enumerate(rules, start=1))
     reason = f"CASE rule_no\n{whens}\n    END"
     typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
@@ -148,7 +151,9 @@ WITH records AS NOT MATERIALIZED ({records}
 ), fields AS (
   SELECT *, {fields} FROM parsed
 ), judged AS (
-  SELECT *, list_position({conditions}, true) AS rule_no FROM fields
+  SELECT *, CASE WHEN failed <> 0 THEN CAST(log2(failed & -failed) AS INTEGER) + 1 END AS rule_no
+  FROM (SELECT *, (
+      {bits}) AS failed FROM fields)
 )
 SELECT source_key, partition_key, line_number, is_json, {reason} AS reason, dup_candidate,
        CASE WHEN rule_no IS NOT NULL OR dup_candidate THEN text END AS text,
