@@ -220,6 +220,8 @@ def main() -> int:
     p.add_argument("--no-executors", action="store_true", help="skip the executor comparison")
     p.add_argument("--cache", type=Path, default=ROOT / "data" / "bench")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    p.add_argument("--record", action="store_true",
+                   help="also write benchmarks/results-<date>.json (a run to commit, unlike results/)")
     a = p.parse_args()
     events = a.events or (60_000 if a.quick else 1_000_000)
     songs = a.songs if a.songs is not None else (2_000 if a.quick else 50_000)
@@ -294,6 +296,9 @@ def main() -> int:
     }
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
+    if a.record:
+        (ROOT / "benchmarks" / f"results-{datetime.now(timezone.utc):%Y-%m-%d}.json").write_text(
+            json.dumps(result, indent=2) + "\n")
 
     r, b = result["ratios"], result["backfill"]
     rows = [

@@ -143,8 +143,8 @@ class DuckDBWarehouse(Warehouse):
         with source.local_files(objects) as paths, self.transaction() as s:
             self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
             self._load_files(s, files, paths)
-            self._classify(s, duckdb_json.classify_sql(STAGING_SONGS, records, "song_id", False), "song_id", paths,
-                           source)
+            classify = duckdb_json.classify_sql(STAGING_SONGS, records, "song_id", False, reread=False)
+            self._classify(s, classify, "song_id", paths, source)
             s.execute(f"DELETE FROM {q(STAGING_SONGS.name)}")
             return self._replace(s, STAGING_SONGS, None, run_id, sum(o.size for o in objects), len(objects))
 

@@ -79,12 +79,13 @@ def _found(v: str) -> str:
     return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
 
 
-def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool) -> str:
+def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
     """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
     `records` is a SELECT of (source_key, partition_key, line_number, text, day_start_ms, day_end_ms); it is
-    read twice (cheap: the files are only split into lines) rather than materialised, so the raw text never
-    sits in a table. The raw text is kept only where it may be needed: rejected records, and duplicate
+    read twice (cheap for a few large files: they are only split into lines) rather than materialised, so the
+    raw text never sits in a table; `reread=False` materialises it instead (many small files, where opening
+    each file is the cost). The raw text is kept only where it may be needed: rejected records, and duplicate
     candidates. `dedupe_on` is 'text' (an exact copy of an earlier line is a duplicate) or a column name (a
     later record with the same key is a duplicate); duplicates are marked afterwards by `mark_duplicates_sql`,
     looking only at the few records whose key hash occurs more than once. `check_day` rejects events whose ts
@@ -138,7 +139,7 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool) ->
         # A superset of the typed key's values: a valid record's key is exactly this string.
         raw_key = f"CASE WHEN json_valid(text) THEN json_extract_string(text, {_literal('$.' + field)}) END"
     return f"""CREATE TEMP TABLE _classified AS
-WITH records AS NOT MATERIALIZED ({records}
+WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
 ), repeated AS (
   SELECT hash({raw_key}) AS h FROM records GROUP BY 1 HAVING count(*) > 1
 ), checked AS (
