@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 
-.PHONY: install sample run test dev lint bench clean
+.PHONY: install sample run test dev lint bench bench-quick clean
 
 $(STAMP): setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ dev: install sample $(INSTANCE)
 
 lint: install
 	$(BIN)/ruff check sparkify_assets sparkify_assets_tests
+
+# Benchmark (docs/performance.md): `make bench` at 1,000,000 events; `make bench ARGS=--quick` or `make bench-quick`
+# for a smoke run. Prints a table and writes benchmarks/results/latest.json.
+bench: install
+	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+bench-quick: install
+	$(BIN)/python benchmarks/bench.py --quick $(ARGS)
 
 clean:
 	rm -rf data/warehouse.duckdb data/dagster_home

@@ -11,7 +11,6 @@ from dagster import (
     Definitions,
     EnvVar,
     PreviewWarning,
-    in_process_executor,
 )
 from dagster_aws.s3 import S3Resource
 
@@ -19,6 +18,7 @@ from sparkify_assets import settings
 from sparkify_assets.assets import build_assets
 from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
 from sparkify_assets.checks import build_checks
+from sparkify_assets.executor import in_process_or_multiprocess_executor
 from sparkify_assets.resources import redshift_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource, S3Source
@@ -72,7 +72,7 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
                                         else DefaultScheduleStatus.STOPPED)],
         sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick())],
         resources={"source": source, "warehouse": warehouse},
-        executor=in_process_executor,
+        executor=in_process_or_multiprocess_executor,
     )
 
 

@@ -1,8 +1,8 @@
 """DuckDB's counterpart of Redshift's COPY: raw JSON records in, typed rows or reasons out, all inside DuckDB.
 
 Rows never pass through Python. Every record gets exactly one outcome: a typed row, or the first reason it
-cannot be loaded, naming the field. Input is a relation `_records(source_key, partition_key, line_number,
-text, day_start_ms, day_end_ms)`.
+cannot be loaded, naming the field. Input is a SELECT of (source_key, partition_key, line_number, text,
+day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
 """
 
 from __future__ import annotations
@@ -15,19 +15,29 @@ RAW_TEXT_CHARS = 4000
 MAX_EPOCH_MS = 4102444800000  # 2100-01-01: anything later is a corrupt timestamp, not an event
 
 
-def _value(col: Column, v: str) -> str:
-    """Typed value of a field already known to be valid."""
+def _fields(col: Column, i: int) -> list[str]:
+    """Per-field values computed once per record (DuckDB does not share them between the rules' conditions):
+    the field's JSON `j`, its JSON type `t`, its string content `s` and its typed value `x` (NULL if invalid)."""
+    j = f"v[{i}]"
+    out = [f"{j} AS j{i}", f"json_type({j}) AS t{i}"]
     kind = col.json_kind
-    if kind is JsonKind.STRING:
-        return f"({v} ->> '$')"
+    if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
+        out.append(f"({j} ->> '$') AS s{i}")
     if kind is JsonKind.NUMERIC_ID:
-        return f"CAST(NULLIF(({v} ->> '$'), '') AS {col.type})"
-    return f"TRY_CAST({v} AS {col.type})"
+        out.append(f"TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) AS x{i}")
+    elif kind is not JsonKind.STRING:
+        out.append(f"TRY_CAST({j} AS {col.type}) AS x{i}")
+    return out
 
 
-def _type_error(col: Column, v: str) -> str:
+def _value(col: Column, i: int) -> str:
+    """Typed value of the field (meaningful once the field is known to be valid)."""
+    return f"s{i}" if col.json_kind is JsonKind.STRING else f"x{i}"
+
+
+def _type_error(col: Column, i: int) -> str:
     """SQL condition true when the field's JSON value cannot be loaded into the column (null/missing allowed)."""
-    t = f"json_type({v})"
+    v, t = f"j{i}", f"t{i}"
     present = f"{v} IS NOT NULL AND {t} <> 'NULL'"
     kind = col.json_kind
     if kind is JsonKind.STRING:
@@ -35,9 +45,9 @@ def _type_error(col: Column, v: str) -> str:
     if kind is JsonKind.NUMBER:
         return f"{present} AND {t} NOT IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
     if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
-        return f"{present} AND ({t} NOT IN ('UBIGINT', 'BIGINT') OR TRY_CAST({v} AS {col.type}) IS NULL)"
+        return f"{present} AND ({t} NOT IN ('UBIGINT', 'BIGINT') OR x{i} IS NULL)"
     if kind is JsonKind.NUMERIC_ID:
-        s = f"({v} ->> '$')"
+        s = f"s{i}"
         return (f"{present} AND NOT (({t} = 'VARCHAR' AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
                 f" OR ({t} IN ('UBIGINT', 'BIGINT') AND TRY_CAST({v} AS INTEGER) IS NOT NULL))")
     raise ValueError(kind)
@@ -69,62 +79,100 @@ def _found(v: str) -> str:
     return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
 
 
-def classify_sql(table: Table, dedupe_on: str, check_day: bool) -> str:
-    """SELECT over `_records` giving every record its typed columns and a `reason` (NULL when loadable).
+def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
+    """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
-    `dedupe_on` is 'text' (an exact copy of an earlier line is a duplicate) or a column name (a later record
-    with the same key is a duplicate). `check_day` rejects events whose ts is outside their file's day, which
-    keeps every partition's rows exactly the rows of its own files.
+    `records` is a SELECT of (source_key, partition_key, line_number, text, day_start_ms, day_end_ms); it is
+    read twice (cheap for a few large files: they are only split into lines) rather than materialised, so the
+    raw text never sits in a table; `reread=False` materialises it instead (many small files, where opening
+    each file is the cost). The raw text is kept only where it may be needed: rejected records, and duplicate
+    candidates. `dedupe_on` is 'text' (an exact copy of an earlier line is a duplicate) or a column name (a
+    later record with the same key is a duplicate); duplicates are marked afterwards by `mark_duplicates_sql`,
+    looking only at the few records whose key hash occurs more than once. `check_day` rejects events whose ts
+    is outside their file's day, which keeps every partition's rows exactly the rows of its own files.
     """
     cols = table.source_columns
     paths = ", ".join(_literal(f"$.{c.json_field}") for c in cols)
-    v = {c.name: f"v[{i}]" for i, c in enumerate(cols, start=1)}
+    idx = {c.name: i for i, c in enumerate(cols, start=1)}
+    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name]))
     rules: list[tuple[str, str]] = [
-        (f"octet_length(encode(text)) > {MAX_RECORD_BYTES}",
-         f"'record is ' || octet_length(encode(text)) || ' bytes, over the {MAX_RECORD_BYTES}-byte limit'"),
+        (f"strlen(text) > {MAX_RECORD_BYTES}",
+         f"'record is ' || strlen(text) || ' bytes, over the {MAX_RECORD_BYTES}-byte limit'"),
         ("NOT is_json", "'invalid JSON'"),
-        ("json_type(text) <> 'OBJECT'", f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
+        # v is NULL exactly for valid JSON that is not an object, once invalid JSON is ruled out.
+        ("v IS NULL",
+         f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
     ]
     for c in cols:
         if not c.nullable:
-            rules.append((f"{v[c.name]} IS NULL OR json_type({v[c.name]}) = 'NULL'",
-                          _literal(f"missing required field {c.json_field}")))
+            i = idx[c.name]
+            rules.append((f"j{i} IS NULL OR t{i} = 'NULL'", _literal(f"missing required field {c.json_field}")))
     for c in cols:
-        rules.append((_type_error(c, v[c.name]),
-                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(v[c.name])))
+        i = idx[c.name]
+        rules.append((_type_error(c, i),
+                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
         if c.max_bytes:
-            rules.append((f"octet_length(encode({_value(c, v[c.name])})) > {c.max_bytes}",
+            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
                           _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
         if c.json_kind is JsonKind.EPOCH_MS:
-            val = _value(c, v[c.name])
+            val = _value(c, i)
             rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
                           _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
             if check_day:
                 rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
                               _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
                               "|| partition_key"))
-    reason = "CASE\n" + "\n".join(f"      WHEN {cond} THEN {msg}" for cond, msg in rules) + "\n    END"
-    typed = ",\n    ".join(f"CASE WHEN reason IS NULL THEN {_value(c, v[c.name])} END AS {q(c.name)}" for c in cols)
-    dedupe_expr = "text" if dedupe_on == "text" else q(dedupe_on)
-    return f"""
-WITH parsed AS (
-  SELECT *, json_valid(text) AS is_json,
-         CASE WHEN json_valid(text) AND json_type(text) = 'OBJECT' THEN json_extract(text, [{paths}]) END AS v
-  FROM _records
+    # The first rule that holds gives the reason. The conditions are plain expressions, not CASE branches, so
+    # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
+    # evaluate a message. Typed values of rejected records are never loaded. Each condition sets one bit (a
+    # list of booleans per record costs more than the rules themselves); the lowest set bit is the first rule.
+    if len(rules) > 62:
+        raise ValueError("too many rules for one BIGINT bit mask")
+    bits = " |\n      ".join(f"(CAST(coalesce({cond}, false) AS BIGINT) << {n})" for n, (cond, _) in enumerate(rules))
+    whens = "\n".join(f"      WHEN {n} THEN {msg}" for n, (_, msg) in enumerate(rules, start=1))
+    reason = f"CASE rule_no\n{whens}\n    END"
+    typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
+    if dedupe_on == "text":
+        raw_key = "text"
+    else:
+        field = next(c.json_field for c in cols if c.name == dedupe_on)
+        # A superset of the typed key's values: a valid record's key is exactly this string.
+        raw_key = f"CASE WHEN json_valid(text) THEN json_extract_string(text, {_literal('$.' + field)}) END"
+    return f"""CREATE TEMP TABLE _classified AS
+WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
+), repeated AS (
+  SELECT hash({raw_key}) AS h FROM records GROUP BY 1 HAVING count(*) > 1
+), checked AS (
+  SELECT *, json_valid(text) AS is_json FROM records
+), parsed AS (
+  -- valid JSON starting with a brace is an object; only other texts pay for json_type.
+  SELECT *, CASE WHEN is_json AND (starts_with(text, '{{') OR json_type(text) = 'OBJECT')
+                 THEN json_extract(text, [{paths}]) END AS v
+  FROM checked
+), fields AS (
+  SELECT *, {fields} FROM parsed
 ), judged AS (
-  SELECT *, {reason} AS reason FROM parsed
-), typed AS (
-  SELECT source_key, partition_key, line_number, text, is_json, reason,
-    {typed}
-  FROM judged
-), ranked AS (
-  SELECT *, first_value(source_key || ':' || line_number) OVER w AS first_seen, row_number() OVER w AS copy_no
-  FROM typed
-  WINDOW w AS (PARTITION BY CASE WHEN reason IS NULL THEN {dedupe_expr} END ORDER BY source_key, line_number)
+  SELECT *, CASE WHEN failed <> 0 THEN CAST(log2(failed & -failed) AS INTEGER) + 1 END AS rule_no
+  FROM (SELECT *, (
+      {bits}) AS failed FROM fields)
 )
-SELECT * REPLACE (CASE WHEN reason IS NULL AND copy_no > 1
-                       THEN 'duplicate of ' || first_seen ELSE reason END AS reason)
-FROM ranked"""
+SELECT source_key, partition_key, line_number, is_json, {reason} AS reason, dup_candidate,
+       CASE WHEN rule_no IS NOT NULL OR dup_candidate THEN text END AS text,
+    {typed}
+FROM (SELECT *, rule_no IS NULL AND hash({raw_key}) IN (SELECT h FROM repeated) AS dup_candidate FROM judged)"""
+
+
+def mark_duplicates_sql(dedupe_on: str) -> str:
+    """Mark every later copy among the duplicate candidates (exact comparison, in (source, line) order)."""
+    key = "text" if dedupe_on == "text" else q(dedupe_on)
+    return f"""UPDATE _classified c SET reason = 'duplicate of ' || d.first_seen
+FROM (
+  SELECT source_key, line_number, first_value(source_key || ':' || line_number) OVER w AS first_seen,
+         row_number() OVER w AS copy_no
+  FROM _classified WHERE dup_candidate
+  WINDOW w AS (PARTITION BY {key} ORDER BY source_key, line_number)
+) d
+WHERE d.copy_no > 1 AND c.source_key = d.source_key AND c.line_number = d.line_number"""
 
 
 def insert_loaded_sql(table: Table) -> str:

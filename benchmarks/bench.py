@@ -1,0 +1,332 @@
+"""`make bench`: how fast the full backfill is, against DuckDB's own floor and a naive pandas ETL, in one run.
+
+Plain Python, no assertions on time: it measures and reports. Every Dagster run happens in a fresh subprocess
+(`--worker`), so its wall time and peak RSS are that process's alone. Data comes from the sample-data generator,
+cached under data/bench/ by its parameters (31 days: 30 for the backfill, one more for the incremental day).
+
+    python benchmarks/bench.py                 # 1,000,000 events / 30 days / 50,000 songs
+    python benchmarks/bench.py --quick         # a smoke run (60,000 events)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FIRST_DAY = date(2018, 11, 1)
+# The 18 fields of a log line, with the types staging_events gives them: the floor's explicit columns.
+LOG_COLUMNS = {
+    "artist": "VARCHAR", "auth": "VARCHAR", "firstName": "VARCHAR", "gender": "VARCHAR", "itemInSession": "INTEGER",
+    "lastName": "VARCHAR", "length": "DOUBLE", "level": "VARCHAR", "location": "VARCHAR", "method": "VARCHAR",
+    "page": "VARCHAR", "registration": "DOUBLE", "sessionId": "INTEGER", "song": "VARCHAR", "status": "INTEGER",
+    "ts": "BIGINT", "userAgent": "VARCHAR", "userId": "VARCHAR",
+}
+
+
+# -- data ------------------------------------------------------------------------------------------------------
+
+def dataset(cache: Path, events: int, days: int, songs: int, users: int, seed: int) -> Path:
+    """Generated data for `days` + 1 days, reused when a previous run generated the same parameters."""
+    from sparkify_assets.sample_data import generate
+
+    params = {"events_per_day": max(1, events // days), "days": days + 1, "songs": songs, "users": users,
+              "seed": seed, "start": FIRST_DAY.isoformat()}
+    tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    out = cache / f"e{events}-d{days}-s{songs}-{tag}"
+    stamp = out / "bench-params.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == params:
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    generate(out, start=FIRST_DAY, days=days + 1, events_per_day=params["events_per_day"], songs=songs, users=users,
+             seed=seed)
+    stamp.write_text(json.dumps(params))
+    print(f"generated {out} in {time.perf_counter() - started:.1f}s", flush=True)
+    return out
+
+
+def log_files(data: Path, days: list[date]) -> list[Path]:
+    return [data / "log_data" / f"{d:%Y}" / f"{d:%m}" / f"{d:%Y-%m-%d}-events.json" for d in days]
+
+
+def day_range(first: date, n: int) -> list[date]:
+    return [first + timedelta(days=i) for i in range(n)]
+
+
+# -- one Dagster run in this (child) process ------------------------------------------------------------------
+
+def worker(data: str, db: str, first: str, ndays: int) -> None:
+    """Materialize every asset and check for the days (as `dagster asset materialize --select '*'
+    --partition-range` does); print step times and load metadata as JSON."""
+    warnings.filterwarnings("ignore")
+    imported = time.perf_counter()
+    from dagster import DagsterEventType, DagsterInstance
+
+    from sparkify_assets.definitions import build_definitions
+    from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
+    from sparkify_assets.resources.source import LocalFolderSource
+    from sparkify_assets.run import materialize_days
+
+    defs = build_definitions(LocalFolderSource(root=data), DuckDBWarehouse(path=db))
+    ready = time.perf_counter()
+    with tempfile.TemporaryDirectory() as home, DagsterInstance.ephemeral(tempdir=home) as instance:
+        result = materialize_days(defs, day_range(date.fromisoformat(first), ndays), instance)
+        run_seconds = time.perf_counter() - ready
+        steps: dict[str, float] = {}
+        assets: dict[str, dict[str, Any]] = {}
+        for event in result.all_events:
+            if event.event_type == DagsterEventType.STEP_SUCCESS:
+                steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+            elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                m = event.event_specific_data.materialization
+                assets[m.asset_key.to_user_string()] = {
+                    k: m.metadata[k].value for k in ("load_seconds", "records_read", "bytes_read", "records_loaded",
+                                                     "records_rejected", "dagster/row_count") if k in m.metadata}
+    print(json.dumps({
+        "success": result.success, "import_and_definitions_seconds": round(ready - imported, 3),
+        "run_seconds": round(run_seconds, 3), "steps": steps, "assets": assets,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }))
+
+
+def run_days(data: Path, db: Path, first: date, ndays: int) -> dict[str, Any]:
+    """One Dagster run in a fresh process; its wall time seen from outside, and what it reports about itself."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", str(data), str(db), first.isoformat(), str(ndays)],
+        capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not out["success"]:
+        raise RuntimeError(f"run over {first} + {ndays} days failed:\n{proc.stderr[-3000:]}")
+    out["process_wall_seconds"] = round(wall, 3)
+    return out
+
+
+def startup_seconds() -> float:
+    """A fresh process that imports Dagster and builds the definitions, then exits: the fixed cost of a run."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sparkify_assets.definitions"], env=env, check=True,
+                   capture_output=True)
+    return time.perf_counter() - started
+
+
+# -- reference points ----------------------------------------------------------------------------------------
+
+def floor_seconds(files: list[Path], db: Path) -> tuple[float, int]:
+    """DuckDB alone: one read_json statement over the same files into one table (the least any load can do)."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        started = time.perf_counter()
+        con.execute("CREATE TABLE t AS SELECT * FROM read_json($files, format='newline_delimited', columns=$cols)",
+                    {"files": [str(f) for f in files], "cols": LOG_COLUMNS})
+        seconds = time.perf_counter() - started
+        (rows,), = con.execute("SELECT count(*) FROM t").fetchall()
+    finally:
+        con.close()
+    return seconds, rows
+
+
+def naive_seconds_per_event(files: list[Path], db: Path, max_events: int) -> tuple[float, int]:
+    """The classic course ETL: pandas reads each file, then rows are inserted one by one with executemany."""
+    import duckdb
+    import pandas as pd
+
+    con = duckdb.connect(str(db))
+    cols = ", ".join(f'"{c}" {t}' for c, t in LOG_COLUMNS.items())
+    con.execute(f"CREATE TABLE staging_events ({cols})")
+    insert = f"INSERT INTO staging_events VALUES ({', '.join('?' for _ in LOG_COLUMNS)})"
+    done = 0
+    started = time.perf_counter()
+    for f in files:
+        frame = pd.read_json(f, lines=True, dtype=False).reindex(columns=list(LOG_COLUMNS))
+        frame = frame.head(max_events - done).astype(object).where(frame.notna(), None)
+        con.executemany(insert, [tuple(r) for r in frame.itertuples(index=False, name=None)])
+        done += len(frame)
+        if done >= max_events:
+            break
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds / max(done, 1), done
+
+
+def executor_choice(small: Path, work: Path) -> dict[str, float]:
+    """Wall time of the CLI backfill of the 30-day sample with each executor (the command users type)."""
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster), "asset", "materialize", "-m", "sparkify_assets.definitions", "--select", "*",
+           "--partition-range", f"{FIRST_DAY}...{FIRST_DAY + timedelta(days=29)}"]
+    config = work / "multiprocess.yaml"
+    config.write_text("execution:\n  config:\n    multiprocess:\n      max_concurrent: 2\n")
+    out = {}
+    for name, extra in (("in_process", []), ("multiprocess", ["-c", str(config)])):
+        home = work / f"home-{name}"
+        home.mkdir()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore", "DAGSTER_HOME": str(home),
+               "SPARKIFY_DATA_URL": str(small), "SPARKIFY_DUCKDB_PATH": str(work / f"{name}.duckdb")}
+        started = time.perf_counter()
+        proc = subprocess.run(cmd + extra, env=env, capture_output=True, text=True, check=False)
+        out[f"{name}_seconds"] = round(time.perf_counter() - started, 2)
+        if proc.returncode != 0:
+            raise RuntimeError(f"CLI backfill with {name} failed:\n{proc.stderr[-3000:]}")
+    return out
+
+
+# -- report --------------------------------------------------------------------------------------------------
+
+def checks_seconds(steps: dict[str, float], assets: dict[str, Any]) -> float:
+    return sum(s for k, s in steps.items() if k not in assets)
+
+
+def table(rows: list[tuple[str, str, str]]) -> str:
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    return "\n".join(f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(*sys.argv[2:5], int(sys.argv[5]))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smoke scale: 60,000 events, 2,000 songs")
+    p.add_argument("--events", type=int, help="events over the backfill's days (default 1,000,000)")
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--songs", type=int)
+    p.add_argument("--users", type=int)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--naive-events", type=int, default=3000, help="events the naive ETL inserts (then scaled)")
+    p.add_argument("--no-executors", action="store_true", help="skip the executor comparison")
+    p.add_argument("--cache", type=Path, default=ROOT / "data" / "bench")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    p.add_argument("--record", action="store_true",
+                   help="also write benchmarks/results-<date>.json (a run to commit, unlike results/)")
+    a = p.parse_args()
+    events = a.events or (60_000 if a.quick else 1_000_000)
+    songs = a.songs if a.songs is not None else (2_000 if a.quick else 50_000)
+    users = a.users or max(100, events // 100)
+    a.cache.mkdir(parents=True, exist_ok=True)
+    data = dataset(a.cache, events, a.days, songs, users, a.seed)
+    backfill_days = day_range(FIRST_DAY, a.days)
+    extra_day = FIRST_DAY + timedelta(days=a.days)
+
+    with tempfile.TemporaryDirectory(dir=a.cache, prefix="run-") as tmp:
+        work = Path(tmp)
+        print("dagster start-up ...", flush=True)
+        startup = min(startup_seconds() for _ in range(2))
+        print("floor: DuckDB read_json alone ...", flush=True)
+        floor, floor_rows = floor_seconds(log_files(data, backfill_days), work / "floor.duckdb")
+        print(f"full backfill: {a.days} days ...", flush=True)
+        full = run_days(data, work / "history.duckdb", FIRST_DAY, a.days)
+        print("one more day on top of the history ...", flush=True)
+        day_next = run_days(data, work / "history.duckdb", extra_day, 1)
+        print("the first day alone ...", flush=True)
+        day_first = run_days(data, work / "first.duckdb", FIRST_DAY, 1)
+        print(f"naive: pandas + executemany, {a.naive_events:,} events ...", flush=True)
+        naive_per_event, naive_n = naive_seconds_per_event(log_files(data, backfill_days), work / "naive.duckdb",
+                                                           a.naive_events)
+        executors: dict[str, Any] = {}
+        if not a.no_executors:
+            print("executor choice: CLI backfill of the 30-day sample ...", flush=True)
+            small = a.cache / "sample-default"
+            if not (small / "log_data").exists():
+                from sparkify_assets.sample_data import generate
+                generate(small)
+            executors = executor_choice(small, work)
+
+    staging = full["assets"]["staging_events"]
+    read, nbytes, load = staging["records_read"], staging["bytes_read"], staging["load_seconds"]
+    ours_per_event = full["run_seconds"] / read
+    step_names = ("staging_events", "staging_songs", "songplays", "users", "time")
+    result = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "scale": {"events": read, "days": a.days, "songs": songs, "users": users, "log_bytes": nbytes},
+        "dagster_startup_seconds": round(startup, 2),
+        "backfill": {
+            "process_wall_seconds": full["process_wall_seconds"], "run_seconds": full["run_seconds"],
+            "peak_rss_mb": full["peak_rss_mb"],
+            "asset_load_seconds": {k: v.get("load_seconds") for k, v in full["assets"].items()},
+            "asset_step_seconds": {k: full["steps"].get(k) for k in full["assets"]},
+            "checks_seconds": round(checks_seconds(full["steps"], full["assets"]), 3),
+            "checks_count": len(full["steps"]) - len(full["assets"]),
+        },
+        "staging": {"load_seconds": load, "events_per_second": round(read / load), "mb_per_second":
+                    round(nbytes / 1e6 / load, 1), "records_loaded": staging["records_loaded"],
+                    "records_rejected": staging["records_rejected"]},
+        "floor": {"seconds": round(floor, 3), "rows": floor_rows},
+        "naive": {"seconds_per_event": naive_per_event, "events_measured": naive_n,
+                  "extrapolated_seconds": round(naive_per_event * read, 1),
+                  "note": f"measured on the first {naive_n:,} events, scaled per event"},
+        "incremental_day": {
+            "first_day_alone": {"run_seconds": day_first["run_seconds"],
+                                "steps": {k: day_first["steps"].get(k) for k in step_names}},
+            "day_after_history": {"run_seconds": day_next["run_seconds"],
+                                  "steps": {k: day_next["steps"].get(k) for k in step_names}},
+        },
+        "executors": executors,
+    }
+    result["ratios"] = {
+        "staging_over_floor": round(load / floor, 2),
+        "end_to_end_over_floor": round(full["run_seconds"] / floor, 2),
+        "end_to_end_process_minus_startup_over_floor": round((full["process_wall_seconds"] - startup) / floor, 2),
+        "naive_over_ours_per_event": round(naive_per_event / ours_per_event, 1),
+        "day_after_history_over_first_day": round(day_next["run_seconds"] / day_first["run_seconds"], 2),
+    }
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=2) + "\n")
+    if a.record:
+        (ROOT / "benchmarks" / f"results-{datetime.now(timezone.utc):%Y-%m-%d}.json").write_text(
+            json.dumps(result, indent=2) + "\n")
+
+    r, b = result["ratios"], result["backfill"]
+    rows = [
+        ("measure", "value", "target / note"),
+        ("events (backfill)", f"{read:,}", f"{a.days} days, {nbytes / 1e6:,.0f} MB of logs, {songs:,} song files"),
+        ("dagster start-up", f"{startup:.1f} s", "import + definitions, fresh process"),
+        ("floor: read_json alone", f"{floor:.1f} s", "DuckDB, one statement, same log files"),
+        ("staging_events load", f"{load:.1f} s", f"{read / load:,.0f} events/s, {nbytes / 1e6 / load:.1f} MB/s"),
+        ("  staging / floor", f"{r['staging_over_floor']:.2f} x", "target <= 1.5"),
+        ("backfill run (in process)", f"{full['run_seconds']:.1f} s", "all assets + checks, one run"),
+        ("backfill process wall", f"{full['process_wall_seconds']:.1f} s", "includes start-up"),
+        ("  end-to-end / floor", f"{r['end_to_end_over_floor']:.2f} x", "target <= 4 (+ start-up)"),
+        ("peak RSS", f"{b['peak_rss_mb']:,.0f} MB", "target <= 1,500 MB at 1M events"),
+        *[(f"  {k}", f"{v:.2f} s", "load") for k, v in b["asset_load_seconds"].items() if v is not None],
+        (f"  checks ({b['checks_count']})", f"{b['checks_seconds']:.2f} s", "sum of check steps"),
+        ("naive ETL per event", f"{naive_per_event * 1e6:,.0f} us", result["naive"]["note"]),
+        ("ours per event", f"{ours_per_event * 1e6:,.1f} us", "backfill run / events"),
+        ("  naive / ours", f"{r['naive_over_ours_per_event']:,.0f} x", "target >= 50"),
+        ("first day alone", f"{day_first['run_seconds']:.1f} s", "fresh warehouse"),
+        (f"day {a.days + 1} on {a.days} days", f"{day_next['run_seconds']:.1f} s", "same run shape"),
+        ("  day N+1 / day 1", f"{r['day_after_history_over_first_day']:.2f} x", "target <= 1.5"),
+        *[(f"CLI backfill, {k.removesuffix('_seconds')}", f"{v:.1f} s", "30-day default sample")
+          for k, v in executors.items()],
+    ]
+    print("\n" + table(rows))
+    print(f"\nwrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
