@@ -8,7 +8,7 @@ day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
 from __future__ import annotations
 
 from sparkify_assets.sql.dialect import column_list, q
-from sparkify_assets.tables import Column, JsonKind, Table
+from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
 
 MAX_RECORD_BYTES = 1 << 20  # larger records are quarantined, never loaded: no column could hold them
 RAW_TEXT_CHARS = 4000
@@ -181,7 +181,9 @@ def insert_loaded_sql(table: Table) -> str:
 
 
 def insert_rejected_sql() -> str:
-    return f"""INSERT INTO {q("rejected_records")}
-  ({column_list(("target_table", "partition_key", "source_key", "line_number", "reason", "raw_text", "run_id"))})
-SELECT $target_table, partition_key, source_key, line_number, reason, left(text, {RAW_TEXT_CHARS}), $run_id
+    """Every rejected record into quarantine; columns not named here are _classified's own of the same name."""
+    values = {"target_table": "$target_table", "raw_text": f"left(text, {RAW_TEXT_CHARS})", "run_id": "$run_id"}
+    cols = REJECTED_RECORDS.column_names
+    return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)})
+SELECT {", ".join(values.get(c, c) for c in cols)}
 FROM _classified WHERE reason IS NOT NULL"""
