@@ -14,6 +14,7 @@ from sparkify_assets.checks import all_rules
 from sparkify_assets.sql import checks as check_rules
 from sparkify_assets.sql import queries, transforms
 from sparkify_assets.sql import redshift as rs
+from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import REDSHIFT
 from sparkify_assets.tables import ALL_TABLES, STAGING_EVENTS, STAGING_SONGS, Column, Table
 
@@ -111,11 +112,12 @@ def _redshift_statements() -> list[str]:
     out += [rs.load_errors_sql(v) for v in rs.LOAD_ERROR_VIEWS] + [rs.LAST_COPY_ID_SQL]
     out += [rs.create_files_sql(), rs.insert_file_sql(d), rs.insert_rejected_sql(d),
             rs.insert_classified_rejects_sql(d), rs.counts_sql(), rs.sample_rejects_sql(),
-            rs.delete_rejected_sql(d, True), rs.delete_rejected_sql(d, False)]
+            staging_sql.delete_rejected_sql(d, True), staging_sql.delete_rejected_sql(d, False)]
     out += [rs.classify_sql(d, STAGING_EVENTS, a, rs.EVENTS_DEDUPE) for a in ("file", "day")]
     out += [rs.classify_sql(d, STAGING_SONGS, "input", rs.SONGS_DEDUPE)]
     for t in (STAGING_EVENTS, STAGING_SONGS):
-        out += [rs.delete_window_sql(d, t), rs.insert_loaded_sql(t), rs.drop_temp_sql(rs.landing_table(t).name)]
+        out += [staging_sql.delete_scope_sql(d, t), staging_sql.insert_loaded_sql(t),
+                rs.drop_temp_sql(rs.landing_table(t).name)]
     for make in (transforms.songplays_window, transforms.time_window, transforms.users_full, transforms.songs_full,
                  transforms.artists_full):
         out += make(d)

@@ -17,7 +17,8 @@ from pydantic import Field, PrivateAttr
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
 from sparkify_assets.sql import duckdb_json
-from sparkify_assets.sql.dialect import DUCKDB, Dialect, q
+from sparkify_assets.sql import staging as staging_sql
+from sparkify_assets.sql.dialect import DUCKDB, Dialect
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
 
 _BOM = "chr(65279)"
@@ -130,9 +131,7 @@ class DuckDBWarehouse(Warehouse):
             self._load_files(s, files, paths)
             self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths, source)
             self._fail_files_without_json(s, source)
-            s.execute(f"DELETE FROM {q(STAGING_EVENTS.name)} WHERE ts >= $start_ms AND ts < $end_ms", window.params)
-            return self._replace(s, STAGING_EVENTS, window.partition_keys, run_id, sum(o.size for o in objects),
-                                 len(objects))
+            return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
         files = [(o, None, None, None) for o in objects]
@@ -145,7 +144,6 @@ class DuckDBWarehouse(Warehouse):
             self._load_files(s, files, paths)
             classify = duckdb_json.classify_sql(STAGING_SONGS, records, "song_id", False, reread=False)
             self._classify(s, classify, "song_id", paths, source)
-            s.execute(f"DELETE FROM {q(STAGING_SONGS.name)}")
             return self._replace(s, STAGING_SONGS, None, run_id, sum(o.size for o in objects), len(objects))
 
     @staticmethod
@@ -181,16 +179,15 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
             detail = "; ".join(f"{source.uri(k)} line {n}: {t!r}" for k, n, t in bad)
             raise SourceDataError(f"not JSON lines (no line parses as JSON): {detail}")
 
-    def _replace(self, s: DuckSession, table: Table, partition_keys: list[str] | None, run_id: str,
+    def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
                  nbytes: int, nfiles: int) -> LoadStats:
-        rejected_scope = {"target_table": table.name}
-        where = f"{q('target_table')} = $target_table"
-        if partition_keys is not None:
-            where += f" AND {q('partition_key')} BETWEEN $first AND $last"
-            rejected_scope |= {"first": partition_keys[0], "last": partition_keys[-1]}
-        s.execute(f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {where}", rejected_scope)
-        s.execute(duckdb_json.insert_loaded_sql(table))
-        s.execute(duckdb_json.insert_rejected_sql(), {"target_table": table.name, "run_id": run_id})
+        params = {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
+        if window:
+            params |= {"first_day": window.partition_keys[0], "last_day": window.partition_keys[-1]}
+        s.execute(staging_sql.delete_scope_sql(DUCKDB, table), params)
+        s.execute(staging_sql.delete_rejected_sql(DUCKDB, partitioned=window is not None), params)
+        s.execute(staging_sql.insert_loaded_sql(table))
+        s.execute(duckdb_json.insert_rejected_sql(), params)
         # `_classified` holds exactly one row per input record (it is never filtered): that is `read`.
         ((read, loaded, rejected),) = s.fetchall(
             "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) "

@@ -30,6 +30,7 @@ from sparkify_assets.resources.source import (
 )
 from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
 from sparkify_assets.sql import redshift as rs
+from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect, q
 from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
@@ -235,9 +236,9 @@ class RedshiftWarehouse(Warehouse):
         s.execute(rs.create_temp_table(d, copy.table))
         load_errors = self._copy(s, copy)
         s.execute(rs.classify_sql(d, table, attribution, dedupe_on), params)
-        s.execute(rs.delete_window_sql(d, table), params)
-        s.execute(rs.delete_rejected_sql(d, partitioned=table.partition_column is not None), params)
-        s.execute(rs.insert_loaded_sql(table))
+        s.execute(staging_sql.delete_scope_sql(d, table), params)
+        s.execute(staging_sql.delete_rejected_sql(d, partitioned=table.partition_column is not None), params)
+        s.execute(staging_sql.insert_loaded_sql(table))
         s.execute(rs.insert_classified_rejects_sql(d), params)
         copy_rejects = [self._reject_row(s3, table, e, params) for e in load_errors]
         for row in copy_rejects:

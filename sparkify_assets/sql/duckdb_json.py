@@ -175,11 +175,6 @@ FROM (
 WHERE d.copy_no > 1 AND c.source_key = d.source_key AND c.line_number = d.line_number"""
 
 
-def insert_loaded_sql(table: Table) -> str:
-    cols = column_list(table.column_names)
-    return f"INSERT INTO {q(table.name)} ({cols}) SELECT {cols} FROM _classified WHERE reason IS NULL"
-
-
 def insert_rejected_sql() -> str:
     """Every rejected record into quarantine; columns not named here are _classified's own of the same name."""
     values = {"target_table": "$target_table", "raw_text": f"left(text, {RAW_TEXT_CHARS})", "run_id": "$run_id"}

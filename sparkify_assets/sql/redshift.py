@@ -27,11 +27,11 @@ from dataclasses import dataclass, replace
 
 from sparkify_assets.sql.dialect import Dialect, column_list, q
 from sparkify_assets.sql.duckdb_json import MAX_EPOCH_MS, RAW_TEXT_CHARS
+from sparkify_assets.sql.staging import CLASSIFIED_TABLE
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, Table
 
 LANDING_PREFIX = "_landing_"
 FILES_TABLE = "_files"
-CLASSIFIED_TABLE = "_classified"
 DEFAULT_MAX_ERRORS = 1000  # COPY's MAXERROR (Redshift allows up to 100,000)
 JSON_AUTO = "auto"
 
@@ -223,32 +223,11 @@ FROM (
 ) ranked"""
 
 
-def delete_window_sql(d: Dialect, table: Table) -> str:
-    """The scope a load replaces: its days of a partitioned table, or all of an unpartitioned one."""
-    if table.partition_column is None:
-        return f"DELETE FROM {q(table.name)}"
-    col = q(table.partition_column)
-    return f"DELETE FROM {q(table.name)} WHERE {col} >= {d.param('start_ms')} AND {col} < {d.param('end_ms')}"
-
-
-def delete_rejected_sql(d: Dialect, partitioned: bool) -> str:
-    where = f"{q('target_table')} = {d.param('target_table')}"
-    if partitioned:
-        where += f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
-    return f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {where}"
-
-
-def insert_loaded_sql(table: Table) -> str:
-    cols = column_list(table.column_names)
-    return f"INSERT INTO {q(table.name)} ({cols}) SELECT {cols} FROM {q(CLASSIFIED_TABLE)} WHERE reason IS NULL"
-
-
 def insert_classified_rejects_sql(d: Dialect) -> str:
     """Rows COPY loaded but the record rules reject; an unattributed row is credited to what COPY read.
 
     Parameters are cast: Redshift does not infer a type for a bind parameter in a select list."""
-    cols = ("target_table", "partition_key", "source_key", "line_number", "reason", "raw_text", "run_id")
-    return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)})
+    return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(REJECTED_RECORDS.column_names)})
 SELECT CAST({d.param('target_table')} AS VARCHAR(64)),
        COALESCE({q('partition_key')}, CAST({d.param('fallback_partition')} AS VARCHAR(10))),
        COALESCE({q('source_key')}, CAST({d.param('copy_input')} AS VARCHAR(1024))), {q('line_number')}, reason,
