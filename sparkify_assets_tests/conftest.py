@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from sparkify_assets_tests.support.postgres import PgServer, running_postgres
 pytest_plugins = ["sparkify_assets_tests.support.webserver", "sparkify_assets_tests.support.browser"]
 
 ROOT = Path(__file__).resolve().parents[1]
+NOVEMBER = [date(2018, 11, 1) + timedelta(days=i) for i in range(30)]  # the real sample's days
 REAL_SAMPLE = Path(os.environ.get("SPARKIFY_REAL_SAMPLE", ROOT.parent / "shared" / "data" / "sparkify"))
 
 

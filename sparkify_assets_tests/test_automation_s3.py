@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,8 @@ from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests import warehouse_snapshot
 from sparkify_assets_tests.automation_support import days_requested, execute, song_requests, tick
-from sparkify_assets_tests.conftest import local_defs
+from sparkify_assets_tests.conftest import NOVEMBER, local_defs
 from sparkify_assets_tests.support.s3 import FaultProxy, client, running_moto, s3_source, upload_tree
-
-NOVEMBER = [date(2018, 11, 1) + timedelta(days=i) for i in range(30)]
 
 
 def day_patterns(*days: date) -> tuple[str, ...]:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests import warehouse_snapshot
-from sparkify_assets_tests.conftest import local_defs
-
-NOVEMBER = [date(2018, 11, 1) + timedelta(days=i) for i in range(30)]
+from sparkify_assets_tests.conftest import NOVEMBER, local_defs
 
 
 def test_reloading_in_any_order_gives_identical_tables(real_sample: Path, tmp_path: Path,

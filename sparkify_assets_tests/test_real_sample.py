@@ -3,7 +3,6 @@ raw files (see expected.py), not against numbers pasted from a run."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +11,7 @@ from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests import expected, warehouse_snapshot
-from sparkify_assets_tests.conftest import failed_checks, local_defs
-
-NOVEMBER = [date(2018, 11, 1) + timedelta(days=i) for i in range(30)]
+from sparkify_assets_tests.conftest import NOVEMBER, failed_checks, local_defs
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,12 @@ from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import redshift_support as rsup
-from sparkify_assets_tests.conftest import failed_checks
+from sparkify_assets_tests.conftest import NOVEMBER, failed_checks
 from sparkify_assets_tests.support import s3 as s3_support
 from sparkify_assets_tests.support.postgres import PgServer
 
 BUCKET = "sparkify-data"
 PREFIX = "raw/"  # a data root below the bucket's top, as in production buckets
-NOVEMBER = [date(2018, 11, 1) + timedelta(days=i) for i in range(30)]
 
 
 class Runs:
