@@ -55,7 +55,7 @@ def schema_owned_by_secret_user(pg: PgServer) -> Iterator[tuple[str, str]]:
 def warehouse(pg: PgServer, schema: str, user: str, s3_endpoint: str, **kwargs: Any) -> EmulatedCopyWarehouse:
     return EmulatedCopyWarehouse(
         host=pg.host, port=pg.port, database=pg.database, user=user, password=SECRET_PASSWORD, ssl=False,
-        timeout=10, schema_name=schema, iam_role_arn=ROLE_ARN, s3_region="us-west-2", dialect_name="postgres",
+        timeout=60, schema_name=schema, iam_role_arn=ROLE_ARN, s3_region="us-west-2", dialect_name="postgres",
         s3_endpoint_url=s3_endpoint, **kwargs,
     )
 

@@ -26,7 +26,7 @@ def run(args: list[str], data: Path, tmp: Path) -> subprocess.CompletedProcess[s
     home.mkdir(exist_ok=True)
     env = {**os.environ, "SPARKIFY_DATA_URL": str(data), "SPARKIFY_DUCKDB_PATH": str(tmp / "cli.duckdb"),
            "DAGSTER_HOME": str(home), "SPARKIFY_WAREHOUSE": "duckdb"}
-    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # a hang guard only
 
 
 def test_definitions_validate(real_sample: Path, tmp_path: Path) -> None:

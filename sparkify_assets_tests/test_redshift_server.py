@@ -37,7 +37,7 @@ def _connect(pg: PgServer, *, port: int | None = None, password: str | None = No
         user=pg.user,
         password=pg.password if password is None else password,
         ssl=False,
-        timeout=10,
+        timeout=60,
     )
 
 

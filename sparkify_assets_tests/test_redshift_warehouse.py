@@ -183,7 +183,7 @@ def test_reloads_change_nothing_and_a_range_is_one_copy(bad_bucket: tuple[str, P
 
 def test_password_never_shown(pg_server: PgServer) -> None:
     wh = RedshiftWarehouse(host=pg_server.host, port=pg_server.port, database=pg_server.database, user="sparkify",
-                           password=rsup.SECRET_PASSWORD, ssl=False, timeout=10)
+                           password=rsup.SECRET_PASSWORD, ssl=False, timeout=60)
     assert rsup.SECRET_PASSWORD not in repr(wh) and rsup.SECRET_PASSWORD not in str(wh)
     with pytest.raises(RedshiftConnectionError) as err:
         wh.fetchall("SELECT 1")  # wrong password for that user: the login fails

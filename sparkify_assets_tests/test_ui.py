@@ -17,7 +17,7 @@ from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets.tables import WAREHOUSE_TABLES
 from sparkify_assets_tests import warehouse_snapshot
-from sparkify_assets_tests.support.browser import VIEWPORT, screenshot
+from sparkify_assets_tests.support.browser import UI_TIMEOUT_MS, VIEWPORT, screenshot
 from sparkify_assets_tests.support.webserver import MaterializedDay, Webserver, run_messages
 
 pytestmark = pytest.mark.slow
@@ -214,7 +214,7 @@ def ui_page(chromium: Any, ui_server: Webserver) -> Iterator[Any]:
 
     context = chromium.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(UI_TIMEOUT_MS)
     try:
         page.goto(f"{ui_server.url}/asset-groups")
         page.get_by_role("button", name="Skip").click()
@@ -236,7 +236,7 @@ def test_browser_renders_every_asset_of_the_graph(
     page.locator("[aria-label=settings]").last.click()  # the graph's own settings menu
     page.get_by_role("menuitem", name="Expand all groups").click()
     page.keyboard.press("Escape")
-    nodes = page.locator('[class*="AssetNode_assetName"]')
+    nodes = page.locator('[class*="AssetNode_assetName"]')  # Dagster's markup is the only handle on a graph node
     expect(nodes).to_have_count(len(RAW | TABLES))
     assert sorted(nodes.all_inner_texts()) == sorted(RAW | TABLES)
     # The run's results reached the graph: the four unpartitioned tables show their materialization.
@@ -252,12 +252,9 @@ def test_browser_asset_page_shows_row_count_description_and_checks(
     page = ui_page
     rows = day_expectations(real_sample, materialized_day.day)["rows"]["songplays"]
     page.goto(f"{ui_server.url}/assets/songplays")
-    row_count = (
-        page.locator("div")
-        .filter(has=page.get_by_text("Row count", exact=True))
-        .filter(has=page.get_by_text(f"{rows:,}", exact=True))
-        .last
-    )
+    # The number beside its label: the smallest block whose whole text is the label and the number, however the
+    # UI splits that text into elements (a regular expression is matched against an element's whole text).
+    row_count = page.locator("div").filter(has_text=re.compile(rf"^\s*Row count\s*{rows:,}\s*$")).last
     expect(row_count).to_be_visible()
     expect(page.get_by_text("one row per song play", exact=False).first).to_be_visible()
     expect(page.get_by_text("songplay_id", exact=True).first).to_be_visible()  # the column schema
@@ -266,12 +263,19 @@ def test_browser_asset_page_shows_row_count_description_and_checks(
     checks = by_name(ui_server.graphql(RESULTS_QUERY)["assetNodes"])["songplays"]["assetChecksOrError"]["checks"]
     page.goto(f"{ui_server.url}/assets/songplays?view=checks")
     for check in checks:
-        row = page.locator('[class*="AssetChecks_checkRow"]').filter(has=page.get_by_title(check["name"], exact=True))
+        # A check's row: the smallest element holding the check's name (its title) and ending in a status word.
+        name = check["name"]
+        row = (
+            page.locator("div, span")
+            .filter(has=page.get_by_title(name, exact=True))
+            .filter(has_text=re.compile(rf"{re.escape(name)}\s*[A-Z][a-z]+( [a-z]+)*\s*$"))
+            .last
+        )
+        expect(row).to_be_visible()
         if check["executionForLatestMaterialization"]["status"] == "SUCCEEDED":
-            expect(row).to_contain_text("Succeeded")
+            expect(row).to_have_text(re.compile(r"Succeeded\s*$"))
         else:  # the UI words warnings and failures in several ways; it must not call them a success
-            expect(row).to_be_visible()
-            expect(row).not_to_contain_text("Succeeded")
+            expect(row).not_to_have_text(re.compile(r"Succeeded\s*$"))
     screenshot(page, "asset-songplays-checks")
 
 
@@ -293,7 +297,7 @@ def test_browser_materialize_button_launches_a_run_that_succeeds(
     page = ui_page
     page.goto(f"{ui_server.url}/assets/time")
     page.get_by_role("button", name=re.compile("Materialize")).first.click()
-    partitions = page.locator('input[placeholder^="ex: "]')  # the launch dialog's partition selection
+    partitions = page.get_by_placeholder(re.compile(r"^ex: "))  # the launch dialog's partition selection
     partitions.fill(materialized_day.day)
     partitions.press("Enter")
     page.get_by_role("button", name="Launch 1 run").click()

@@ -17,6 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"  # git-ignored; screenshots land here
 VIEWPORT = {"width": 1500, "height": 960}
+# How long a page may take to show what a test waits for. Playwright's default (5 s) is too short for a 2-core
+# machine that also runs the webserver, its code server, a run worker and another pytest worker; this is a bound
+# against a hang, not a speed claim: a passing wait returns as soon as the page shows the state.
+UI_TIMEOUT_MS = 90_000
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
     "--disable-gpu",
@@ -55,6 +59,9 @@ def chromium() -> Iterator[Any]:
     executable = chromium_executable()
     if executable is None:
         pytest.skip(f"no Chromium found: {HOW_TO_ENABLE}")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
         try:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import importlib.util
 import logging
 import os
@@ -40,7 +39,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -50,6 +48,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .pg_proxy import StartupParamProxy
+from .processes import die_with_parent as die_with_parent_preexec
 
 __all__ = ["PgServer", "postgres_bin_dir", "running_postgres"]
 
@@ -116,7 +115,7 @@ def running_postgres(
     user: str = "sparkify",
     password: str = "sparkify",
     auth: Literal["md5", "trust"] = "md5",
-    start_timeout: float = 30.0,
+    start_timeout: float = 120.0,  # an upper bound for a busy 2-core machine, not a speed claim
     settings: Mapping[str, str] | None = None,
     die_with_parent: bool = True,
 ) -> Iterator[PgServer]:
@@ -354,22 +353,6 @@ def _createdb(bin_dir: Path, port: int, user: str, password: str, database: str)
     _run(cmd, "createdb", env=env)
 
 
-def _pdeathsig_preexec(sig: signal.Signals) -> Any:
-    """A preexec_fn making Linux send ``sig`` when the starting thread dies, or None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:  # runs in the child after setuid, so the setting sticks
-        prctl(pr_set_pdeathsig, int(sig))
-
-    return preexec
-
-
 class _ServerProcess:
     """One ``postgres`` postmaster we started; ``stop()`` is idempotent."""
 
@@ -391,7 +374,7 @@ class _ServerProcess:
         die_with_parent: bool,
     ) -> _ServerProcess:
         """Start postgres; wait for postmaster.pid to say ready; retry a taken port."""
-        preexec = _pdeathsig_preexec(signal.SIGINT) if die_with_parent else None
+        preexec = die_with_parent_preexec(signal.SIGINT) if die_with_parent else None
         for _attempt in range(5):
             port = _free_port()
             cmd = [str(bin_dir / "postgres"), "-D", str(pgdata), "-c", f"port={port}"]

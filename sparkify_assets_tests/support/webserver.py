@@ -25,10 +25,16 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from sparkify_assets_tests.support.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
-STARTUP_LIMIT_S = 90.0
-STOP_LIMIT_S = 15.0
+# Upper bounds that only guard against a hang, sized for a busy 2-core machine (a webserver, a code server, run
+# workers and another pytest worker at once); no test asserts how fast anything is.
+STARTUP_LIMIT_S = 180.0
+STOP_LIMIT_S = 30.0
+POLL_LIMIT_S = 180.0
+RUN_LIMIT_S = 420.0
 TERMINAL_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 
 
@@ -78,7 +84,7 @@ class Webserver:
             raise GraphQLError(f"{payload['errors']}\n--- server log ---\n{self.log_tail()}")
         return payload["data"]
 
-    def poll(self, read: Callable[[], T], what: str, limit_s: float = 60.0) -> T:
+    def poll(self, read: Callable[[], T], what: str, limit_s: float = POLL_LIMIT_S) -> T:
         """Call `read` until it returns something truthy; the limit guards against a hang, it times nothing."""
         deadline = time.monotonic() + limit_s
         while not (value := read()):
@@ -87,7 +93,7 @@ class Webserver:
             time.sleep(0.25)
         return value
 
-    def wait_for_run(self, run_id: str, limit_s: float = 180.0) -> str:
+    def wait_for_run(self, run_id: str, limit_s: float = RUN_LIMIT_S) -> str:
         """Poll the run until it ends; the limit only guards against a hung run, it asserts nothing about speed."""
         deadline = time.monotonic() + limit_s
         while True:
@@ -159,7 +165,8 @@ def running_webserver(workdir: Path, env: dict[str, str]) -> Iterator[Webserver]
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 (a prctl only)
         )
     server = Webserver(url=url, process=process, log_path=log_path, env=full_env)
     try:
@@ -280,10 +287,55 @@ def ui_server(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         yield server
 
 
+RECORDED_QUERY = """
+query {
+  assetNodes {
+    assetKey { path }
+    isMaterializable
+    assetMaterializations(limit: 1) { runId metadataEntries { label } }
+    assetChecksOrError {
+      ... on AssetChecks { checks { name executionForLatestMaterialization { runId evaluation { success } } } }
+    }
+  }
+}
+"""
+
+
+def unrecorded(server: Webserver, run_id: str) -> list[str]:
+    """What the UI cannot show yet for `run_id`: assets whose latest materialization is not that run's or has no
+    row count, and checks of theirs without an evaluation from it. Empty once the pages have all they need."""
+    missing = []
+    for node in server.graphql(RECORDED_QUERY)["assetNodes"]:
+        if not node["isMaterializable"]:
+            continue
+        name = "/".join(node["assetKey"]["path"])
+        events = node["assetMaterializations"]
+        if not events or events[0]["runId"] != run_id:
+            missing.append(f"{name}: no materialization from the run")
+        elif "dagster/row_count" not in {e["label"] for e in events[0]["metadataEntries"]}:
+            missing.append(f"{name}: no row count")
+        for check in node["assetChecksOrError"].get("checks", []):
+            execution = check["executionForLatestMaterialization"] or {}
+            if execution.get("runId") != run_id or not execution.get("evaluation"):
+                missing.append(f"{name}.{check['name']}: not evaluated by the run")
+    return missing
+
+
 @pytest.fixture(scope="module")
 def materialized_day(ui_server: Webserver) -> MaterializedDay:
-    """One sample day materialized through GraphQL, as a click on Materialize does, and finished successfully."""
+    """One sample day materialized through GraphQL, as a click on Materialize does, finished successfully, and
+    every materialization and check result of it readable through GraphQL (what the pages then render)."""
     run_id = launch_partition_run(ui_server, SAMPLE_DAY)
     status = ui_server.wait_for_run(run_id)
     assert status == "SUCCESS", "\n".join(run_messages(ui_server, run_id)) + "\n" + ui_server.log_tail()
+    left: list[str] = []
+
+    def recorded() -> bool:
+        left[:] = unrecorded(ui_server, run_id)
+        return not left
+
+    try:
+        ui_server.poll(recorded, f"complete record of run {run_id}")
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\nstill missing: {left}") from exc
     return MaterializedDay(SAMPLE_DAY, run_id)
