@@ -288,7 +288,7 @@ def test_cli_writes_refuses_then_forces(tmp_path: Path, capsys: pytest.CaptureFi
     def cli(*extra: str) -> subprocess.CompletedProcess[str]:
         args = ["--out", str(out), "--days", "1", "--events-per-day", "40", "--songs", "8", "--users", "4"]
         command = [sys.executable, "-m", "sparkify_assets.sample_data", *args, *extra]
-        return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)  # a hang guard only
+        return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
     first = cli("--seed", "3")
     assert first.returncode == 0, first.stderr
