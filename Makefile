@@ -50,7 +50,7 @@ dev: install sample $(INSTANCE)
 lint: install
 	$(BIN)/ruff check sparkify_assets sparkify_assets_tests
 
-# Benchmark (README, Performance): `make bench` at 1,000,000 events; `make bench ARGS=--quick` or `make bench-quick`
+# Benchmark (docs/performance.md): `make bench` at 1,000,000 events; `make bench ARGS=--quick` or `make bench-quick`
 # for a smoke run. Prints a table and writes benchmarks/results/latest.json.
 bench: install
 	$(BIN)/python benchmarks/bench.py $(ARGS)

@@ -51,7 +51,7 @@ def min_song_match_rate() -> float:
     return float(os.environ.get("SPARKIFY_MIN_SONG_MATCH_RATE") or 0.05)
 
 
-# -- automation (see the README's Automation section) ---------------------------------------------------------------
+# -- automation (see docs/automation.md) ---------------------------------------------------------------
 
 
 def _switch(name: str, default: str) -> str:
