@@ -15,12 +15,11 @@ setup(
         f"dagster-aws=={DAGSTER_LIBS}",
         "boto3>=1.34",
         "duckdb==2.0.1",
-        "pandas>=2.2,<4",
         "redshift-connector==2.2.0",
-        "tabulate>=0.9",
     ],
     extras_require={
         "dev": [
+            "pandas>=2.2,<4",  # the tests' independent expectations; the project itself does not import it
             "pytest==9.2.0",
             "pytest-xdist==3.8.0",
             "hypothesis==6.170.17",

@@ -17,6 +17,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -193,6 +194,84 @@ def executor_choice(small: Path, work: Path) -> dict[str, float]:
     return out
 
 
+# -- fixed cost: the real sample through Dagster's CLI, beside Dagster's own floor --------------------------------
+
+TRIVIAL_MODULE = '''"""One asset that does nothing: what any `dagster asset materialize` costs in this environment."""
+
+from dagster import Definitions, asset
+
+
+@asset
+def trivial() -> None:
+    return None
+
+
+defs = Definitions(assets=[trivial])
+'''
+# Modules the local-folder + DuckDB path must not import (each costs start-up time, none is needed there).
+HEAVY_MODULES = ("dagster_aws", "boto3", "botocore", "redshift_connector", "pandas")
+
+
+def fixed_cost(real_sample: Path, work: Path, repeats: int = 3) -> dict[str, Any]:
+    """Whole CLI processes, as a user types them, on the real sample with a fresh DuckDB and DAGSTER_HOME each:
+    the 30-day backfill and a one-day run, beside a trivial one-asset materialization and the bare imports.
+    Cases are interleaved (one round of each, `repeats` times), so changing load on the machine hits them alike."""
+    (work / "trivial_asset.py").write_text(TRIVIAL_MODULE)
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    materialize = [dagster, "asset", "materialize", "-m"]
+    project = [*materialize, "sparkify_assets", "--select", "*"]
+    heavy = ("import json, sys, sparkify_assets.definitions; "
+             f"print(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))")
+    cases = {
+        "trivial_materialize": [*materialize, "trivial_asset", "--select", "trivial"],
+        "backfill_30_days": [*project, "--partition-range", "2018-11-01...2018-11-30"],
+        "one_day": [*project, "--partition", "2018-11-15"],
+        "import_dagster": [sys.executable, "-c", "import dagster"],
+        "import_definitions": [sys.executable, "-c", heavy],
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    imported: list[str] = []
+    for i in range(repeats):
+        for name, cmd in cases.items():
+            home = work / f"home-{name}-{i}"
+            home.mkdir()
+            env = {**base, "PYTHONPATH": f"{work}{os.pathsep}{ROOT}", "PYTHONWARNINGS": "ignore",
+                   "DAGSTER_HOME": str(home), "SPARKIFY_DATA_URL": str(real_sample),
+                   "SPARKIFY_DUCKDB_PATH": str(work / f"{name}-{i}.duckdb")}
+            started = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, check=False)
+            seconds[name].append(time.perf_counter() - started)
+            if proc.returncode != 0:
+                raise RuntimeError(f"fixed cost: {name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+            if name == "import_definitions":
+                imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    med = {name: round(statistics.median(v), 2) for name, v in seconds.items()}
+    trivial = med["trivial_materialize"]
+    return {
+        "repeats": repeats, "median_seconds": med,
+        "all_seconds": {k: [round(x, 2) for x in v] for k, v in seconds.items()},
+        "heavy_modules_imported": imported,
+        "ratios": {"backfill_over_trivial": round(med["backfill_30_days"] / trivial, 2),
+                   "one_day_over_trivial": round(med["one_day"] / trivial, 2)},
+    }
+
+
+def fixed_cost_rows(fc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    m, r = fc["median_seconds"], fc["ratios"]
+    note = f"median of {fc['repeats']}, whole process"
+    return [
+        ("fixed cost: trivial asset", f"{m['trivial_materialize']:.1f} s", f"one-asset CLI materialize, {note}"),
+        ("real sample, 30-day CLI", f"{m['backfill_30_days']:.1f} s", f"--select '*' --partition-range, {note}"),
+        ("  30 days / trivial", f"{r['backfill_over_trivial']:.2f} x", "target <= 1.3"),
+        ("real sample, one-day CLI", f"{m['one_day']:.1f} s", f"--select '*' --partition 2018-11-15, {note}"),
+        ("  one day / trivial", f"{r['one_day_over_trivial']:.2f} x", "target <= 1.3"),
+        ("import dagster", f"{m['import_dagster']:.1f} s", note),
+        ("import definitions", f"{m['import_definitions']:.1f} s",
+         "heavy modules: " + (", ".join(fc["heavy_modules_imported"]) or "none")),
+    ]
+
+
 # -- report --------------------------------------------------------------------------------------------------
 
 def checks_seconds(steps: dict[str, float], assets: dict[str, Any]) -> float:
@@ -203,6 +282,19 @@ def table(rows: list[tuple[str, str, str]]) -> str:
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     return "\n".join(f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows)
+
+
+def report_fixed_cost_only(real_sample: Path, cache: Path, out: Path) -> int:
+    """`--fixed-cost-only`: the one case that needs no generated data, printed and written to its own file."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix="fixed-") as tmp:
+        fc = fixed_cost(real_sample, Path(tmp))
+    fc["generated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(fc, indent=2) + "\n")
+    print(table([("measure", "value", "target / note"), *fixed_cost_rows(fc)]))
+    print(f"\nwrote {out}")
+    return 0
 
 
 def main() -> int:
@@ -222,7 +314,13 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     p.add_argument("--record", action="store_true",
                    help="also write benchmarks/results-<date>.json (a run to commit, unlike results/)")
+    p.add_argument("--real-sample", type=Path, default=ROOT.parent / "shared" / "data" / "sparkify",
+                   help="the real Sparkify sample, for the fixed-cost case (skipped if missing)")
+    p.add_argument("--fixed-cost-only", action="store_true", help="only the fixed-cost case (real sample, CLI)")
+    p.add_argument("--no-fixed-cost", action="store_true", help="skip the fixed-cost case")
     a = p.parse_args()
+    if a.fixed_cost_only:
+        return report_fixed_cost_only(a.real_sample, a.cache, a.out.with_name("fixed-cost.json"))
     events = a.events or (60_000 if a.quick else 1_000_000)
     songs = a.songs if a.songs is not None else (2_000 if a.quick else 50_000)
     users = a.users or max(100, events // 100)
@@ -254,6 +352,10 @@ def main() -> int:
                 from sparkify_assets.sample_data import generate
                 generate(small)
             executors = executor_choice(small, work)
+        fixed: dict[str, Any] = {}
+        if not a.no_fixed_cost and (a.real_sample / "log_data").is_dir():
+            print("fixed cost: real sample through the CLI, beside a trivial asset ...", flush=True)
+            fixed = fixed_cost(a.real_sample, work)
 
     staging = full["assets"]["staging_events"]
     read, nbytes, load = staging["records_read"], staging["bytes_read"], staging["load_seconds"]
@@ -286,6 +388,7 @@ def main() -> int:
                                   "steps": {k: day_next["steps"].get(k) for k in step_names}},
         },
         "executors": executors,
+        "fixed_cost": fixed,
     }
     result["ratios"] = {
         "staging_over_floor": round(load / floor, 2),
@@ -322,6 +425,7 @@ def main() -> int:
         ("  day N+1 / day 1", f"{r['day_after_history_over_first_day']:.2f} x", "target <= 1.5"),
         *[(f"CLI backfill, {k.removesuffix('_seconds')}", f"{v:.1f} s", "30-day default sample")
           for k, v in executors.items()],
+        *(fixed_cost_rows(fixed) if fixed else []),
     ]
     print("\n" + table(rows))
     print(f"\nwrote {a.out}")

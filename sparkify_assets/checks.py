@@ -1,7 +1,13 @@
 """Asset checks: generic rules generated from the table definitions, plus reconciliations and the song-match
-rate. Error-level checks block downstream assets; on daily tables a check looks at the days just loaded."""
+rate. Error-level checks block downstream assets; on daily tables a check looks at the days just loaded.
 
-from collections.abc import Sequence
+The checks of one asset run as one step (a `@multi_asset_check`): a step costs Dagster far more bookkeeping than
+our queries cost, so 30 checks as 30 steps were most of a small run. Each check keeps its own name, description,
+blocking flag, severity and result in the UI, and can still be executed alone (the step can be subset).
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dagster import (
@@ -9,14 +15,16 @@ from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetKey,
     AssetRecordsFilter,
     MetadataValue,
-    asset_check,
+    multi_asset_check,
 )
 
 from sparkify_assets import settings
 from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets.reporting import markdown_table
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
 from sparkify_assets.sql import checks as rules
 from sparkify_assets.sql.dialect import Dialect
@@ -28,6 +36,39 @@ from sparkify_assets.tables import (
     WAREHOUSE_TABLES,
     Table,
 )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    metadata: dict[str, Any]
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+
+
+class CheckError(Exception):
+    """A check's query failed (not: the check found a problem); names every check of the step that failed."""
+
+
+Evaluate = Callable[[AssetCheckExecutionContext, Warehouse, DayWindow | None], Outcome]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: what the UI shows of it (name, description, blocking, metadata) and how it is evaluated."""
+
+    table: Table
+    name: str
+    description: str
+    blocking: bool
+    evaluate: Evaluate
+    also_reads: tuple[str, ...] = ()  # other tables it reads, which must be loaded first
+    metadata: dict[str, Any] | None = None
+
+    def spec(self) -> AssetCheckSpec:
+        return AssetCheckSpec(
+            self.name, asset=self.table.name, description=self.description, blocking=self.blocking,
+            additional_deps=list(self.also_reads), metadata=self.metadata,
+            partitions_def=daily_partitions if self.table.partition_column else None)
 
 
 def _window(context: AssetCheckExecutionContext, table: Table) -> DayWindow | None:
@@ -56,47 +97,24 @@ def all_rules(d: Dialect) -> list[rules.Rule]:
     ]
 
 
-def build_rule_check(rule: rules.Rule) -> AssetChecksDefinition:
-    reads = (rule.table, *(TABLES_BY_NAME[name] for name in rule.also_reads))
-
-    @asset_check(
-        asset=rule.table.name,
-        name=rule.name,
-        description=rule.description,
-        blocking=True,
-        additional_deps=list(rule.also_reads),
-        partitions_def=daily_partitions if rule.windowed else None,
-        metadata={"sql": MetadataValue.md(f"```sql\n{rule.offending}\n```")},
-    )
-    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-        win = _window(context, rule.table)
+def rule_check(rule: rules.Rule) -> Check:
+    def evaluate(context: AssetCheckExecutionContext, warehouse: Warehouse, win: DayWindow | None) -> Outcome:
         params = _params(win)
-        # A table another job has not built yet is empty, not an error: songplays can reference no song
-        # before the song catalogue is loaded.
-        warehouse.run([], ensure=reads)
         (count,), = warehouse.fetchall(rule.count_sql(), params)
         meta: dict[str, Any] = {"offending_rows": int(count), **_scope_metadata(win)}
         if count:
-            meta["examples"] = MetadataValue.md(warehouse.frame(rule.examples_sql(), params).to_markdown(index=False))
+            meta["examples"] = MetadataValue.md(markdown_table(warehouse.fetch_table(rule.examples_sql(), params)))
         severity = AssetCheckSeverity.WARN if rule.warn_only else AssetCheckSeverity.ERROR
-        return AssetCheckResult(passed=count == 0, severity=severity, metadata=meta)
+        return Outcome(passed=count == 0, metadata=meta, severity=severity)
 
-    return _check
+    return Check(rule.table, rule.name, rule.description, blocking=True, evaluate=evaluate,
+                 also_reads=rule.also_reads, metadata={"sql": MetadataValue.md(f"```sql\n{rule.offending}\n```")})
 
 
-def build_staging_reconciliation(table: Table, d: Dialect) -> AssetChecksDefinition:
+def staging_reconciliation(table: Table, d: Dialect) -> Check:
     """Records read by the last load == rows now staged + rows now quarantined, for the same days."""
 
-    @asset_check(
-        asset=table.name,
-        name="loaded_plus_rejected_equals_read",
-        description=f"Every record the last load of {table.name} read is either in {table.name} or in "
-        "rejected_records: nothing lost, nothing doubled.",
-        blocking=True,
-        partitions_def=daily_partitions if table.partition_column else None,
-    )
-    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-        win = _window(context, table)
+    def evaluate(context: AssetCheckExecutionContext, warehouse: Warehouse, win: DayWindow | None) -> Outcome:
         # The latest load that covered these days: for a daily table, the newest one of the window's last day.
         records = context.instance.fetch_materializations(
             AssetRecordsFilter(AssetKey(table.name), asset_partitions=[win.partition_keys[-1]] if win else None),
@@ -104,46 +122,78 @@ def build_staging_reconciliation(table: Table, d: Dialect) -> AssetChecksDefinit
         ).records
         load = records[0].asset_materialization.metadata if records and records[0].asset_materialization else {}
         if "records_read" not in load or (win and load["days"].value != _scope_metadata(win)["days"]):
-            return AssetCheckResult(passed=False, metadata={
+            return Outcome(passed=False, metadata={
                 "problem": "no load of these days recorded: materialize the asset first", **_scope_metadata(win)})
         read = int(load["records_read"].value)
         (staged, rejected), = warehouse.fetchall(rules.staged_counts_sql(table, d),
                                                  {**_params(win), "target_table": table.name})
-        return AssetCheckResult(passed=staged + rejected == read, metadata={
+        return Outcome(passed=staged + rejected == read, metadata={
             "records_read": read, "rows_staged": int(staged), "rows_rejected": int(rejected),
             "difference": int(staged + rejected - read), **_scope_metadata(win)})
 
-    return _check
+    return Check(table, "loaded_plus_rejected_equals_read",
+                 f"Every record the last load of {table.name} read is either in {table.name} or in "
+                 "rejected_records: nothing lost, nothing doubled.", blocking=True, evaluate=evaluate)
 
 
-def build_match_rate_check(d: Dialect) -> AssetChecksDefinition:
+def match_rate_check(d: Dialect) -> Check:
     threshold = settings.min_song_match_rate()
 
-    @asset_check(
-        asset=SONGPLAYS.name,
-        name="song_match_rate",
-        description=f"Share of song plays matched to a song file; warns below {threshold:.0%} "
-        "(SPARKIFY_MIN_SONG_MATCH_RATE). Plotted per load in the UI.",
-        blocking=False,
-        partitions_def=daily_partitions,
-    )
-    def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-        win = _window(context, SONGPLAYS)
+    def evaluate(context: AssetCheckExecutionContext, warehouse: Warehouse, win: DayWindow | None) -> Outcome:
         (plays, matched), = warehouse.fetchall(rules.match_rate_sql(d), _params(win))
         rate = matched / plays if plays else 0.0
-        return AssetCheckResult(
-            passed=rate >= threshold, severity=AssetCheckSeverity.WARN,
-            metadata={"match_rate": round(rate, 6), "songplays": int(plays), "matched": int(matched),
-                      "threshold": threshold, **_scope_metadata(win)},
-        )
+        return Outcome(passed=rate >= threshold, severity=AssetCheckSeverity.WARN,
+                       metadata={"match_rate": round(rate, 6), "songplays": int(plays), "matched": int(matched),
+                                 "threshold": threshold, **_scope_metadata(win)})
 
-    return _check
+    return Check(SONGPLAYS, "song_match_rate",
+                 f"Share of song plays matched to a song file; warns below {threshold:.0%} "
+                 "(SPARKIFY_MIN_SONG_MATCH_RATE). Plotted per load in the UI.", blocking=False, evaluate=evaluate)
+
+
+def all_checks(d: Dialect) -> list[Check]:
+    return [
+        *(rule_check(rule) for rule in all_rules(d)),
+        staging_reconciliation(STAGING_EVENTS, d),
+        staging_reconciliation(STAGING_SONGS, d),
+        match_rate_check(d),
+    ]
+
+
+def build_asset_checks(table: Table, checks: Sequence[Check]) -> AssetChecksDefinition:
+    """Every check of one table in one step; the UI can still run any one of them alone."""
+    by_key = {c.spec().key: c for c in checks}
+
+    @multi_asset_check(
+        name=f"{table.name}_checks",
+        specs=[c.spec() for c in checks],
+        description=f"The checks of {table.name}, evaluated in one step.",
+        can_subset=True,
+    )
+    def _checks(context: AssetCheckExecutionContext, warehouse: Warehouse) -> Iterator[AssetCheckResult]:
+        selected = [c for key, c in by_key.items() if key in context.selected_asset_check_keys]
+        win = _window(context, table)
+        # A table another job has not built yet is empty, not an error: songplays can reference no song
+        # before the song catalogue is loaded.
+        reads = sorted({name for c in selected for name in c.also_reads})
+        warehouse.run([], ensure=[table, *(TABLES_BY_NAME[name] for name in reads)])
+        errors: list[tuple[str, Exception]] = []
+        for c in selected:
+            try:
+                outcome = c.evaluate(context, warehouse, win)
+            except Exception as exc:  # the other checks still report; the step fails below
+                errors.append((c.name, exc))
+                continue
+            yield AssetCheckResult(asset_key=table.name, check_name=c.name, passed=outcome.passed,
+                                   severity=outcome.severity, metadata=outcome.metadata)
+        if errors:
+            raise CheckError(f"{table.name}: {len(errors)} check(s) could not be evaluated: "
+                             + ", ".join(name for name, _ in errors)) from errors[0][1]
+
+    return _checks
 
 
 def build_checks(d: Dialect) -> Sequence[AssetChecksDefinition]:
-    return [
-        *(build_rule_check(rule) for rule in all_rules(d)),
-        build_staging_reconciliation(STAGING_EVENTS, d),
-        build_staging_reconciliation(STAGING_SONGS, d),
-        build_match_rate_check(d),
-    ]
+    checks = all_checks(d)
+    tables = [t for t in WAREHOUSE_TABLES if any(c.table == t for c in checks)]
+    return [build_asset_checks(t, [c for c in checks if c.table == t]) for t in tables]

@@ -12,22 +12,25 @@ from dagster import (
     EnvVar,
     PreviewWarning,
 )
-from dagster_aws.s3 import S3Resource
 
 from sparkify_assets import settings
 from sparkify_assets.assets import build_assets
 from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
 from sparkify_assets.checks import build_checks
 from sparkify_assets.executor import in_process_or_multiprocess_executor
-from sparkify_assets.resources import redshift_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
-from sparkify_assets.resources.source import LocalFolderSource, RawSource, S3Source
+from sparkify_assets.resources.source import LocalFolderSource, RawSource
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import dialect_for
 
 
 def build_source(url: str) -> RawSource:
+    """S3 and Redshift support is imported only when configured: a local DuckDB run starts seconds faster."""
     if url.startswith("s3://"):
+        from dagster_aws.s3 import S3Resource
+
+        from sparkify_assets.resources.s3_source import S3Source
+
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         return S3Source(
             s3=S3Resource(
@@ -43,6 +46,8 @@ def build_source(url: str) -> RawSource:
 def build_warehouse(kind: str) -> Warehouse:
     if kind == "duckdb":
         return DuckDBWarehouse(path=settings.duckdb_path())
+    from sparkify_assets.resources import redshift_warehouse
+
     return redshift_warehouse.from_env()
 
 

@@ -6,13 +6,25 @@ from typing import Any
 
 from dagster import MetadataValue, TableColumn, TableSchema
 
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Warehouse
+from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Rows, Warehouse
 from sparkify_assets.sql import queries
 from sparkify_assets.tables import Table
 
 
 def column_schema(table: Table) -> TableSchema:
     return TableSchema(columns=[TableColumn(c.name, c.type.lower(), description=c.description) for c in table.columns])
+
+
+def markdown_table(result: Rows) -> str:
+    """A small result as a markdown table for the UI (previews, check examples); NULL shows as an empty cell."""
+    columns, rows = result
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def definition_metadata(table: Table) -> dict[str, Any]:
@@ -59,14 +71,14 @@ def table_metadata(warehouse: Warehouse, table: Table, window: DayWindow | None,
     params = window.params if windowed and window else None
     (rows,), = warehouse.fetchall(queries.count_sql(table, d, windowed), params)
     (total,), = warehouse.fetchall(queries.count_sql(table, d, False)) if windowed else ((rows,),)
-    preview = warehouse.frame(queries.preview_sql(table, d, windowed), params)
+    preview = warehouse.fetch_table(queries.preview_sql(table, d, windowed), params)
     meta: dict[str, Any] = {
         "dagster/row_count": int(rows),
         "table_rows": int(total),
         "dagster/column_schema": column_schema(table),
         "dagster/table_name": table.name,
         "load_seconds": round(seconds, 3),
-        "preview": MetadataValue.md(preview.to_markdown(index=False)),
+        "preview": MetadataValue.md(markdown_table(preview)),
     }
     if window is not None:
         meta["days"] = window.label

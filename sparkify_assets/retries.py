@@ -7,9 +7,9 @@ fails at once with its message, while throttling and dropped connections are ret
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 from dagster import Backoff, Jitter, RetryPolicy
 
 from sparkify_assets import settings
@@ -32,12 +32,15 @@ def retry_policy() -> RetryPolicy:
 
 
 def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, ClientError):
+    # botocore and redshift_connector are looked up, not imported: an error of theirs can only exist once its
+    # library is loaded, and a local DuckDB run never loads them (each costs start-up time).
+    boto = sys.modules.get("botocore.exceptions")
+    if boto is not None and isinstance(exc, boto.ClientError):
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return error.get("Code") in TRANSIENT_S3_CODES or status in TRANSIENT_HTTP_STATUS
-    if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # endpoint unreachable, connection closed, timeouts
-        return True
+    if boto is not None and isinstance(exc, (boto.ConnectionError, boto.HTTPClientError)):
+        return True  # endpoint unreachable, connection closed, timeouts
     if isinstance(exc, duckdb.IOException):  # another process held the file's lock for longer than we waited
         return "lock" in str(exc).lower()
     if _is_redshift_connection_error(exc):
@@ -46,9 +49,8 @@ def _transient(exc: BaseException) -> bool:
 
 
 def _is_redshift_connection_error(exc: BaseException) -> bool:
-    try:
-        import redshift_connector
-    except ImportError:  # pragma: no cover - a runtime dependency, but the classifier must never fail
+    redshift_connector = sys.modules.get("redshift_connector")
+    if redshift_connector is None:
         return False
     # The driver raises InterfaceError/OperationalError for a lost or refused connection; a server's own error
     # response (bad SQL, bad password) is a ProgrammingError and stays permanent.

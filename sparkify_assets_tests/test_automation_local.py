@@ -13,7 +13,8 @@ from dagster_aws.s3 import S3Resource
 
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
-from sparkify_assets.resources.source import LocalFolderSource, RawSource, S3Source, log_key
+from sparkify_assets.resources.s3_source import S3Source
+from sparkify_assets.resources.source import LocalFolderSource, RawSource, log_key
 from sparkify_assets_tests.automation_support import days_requested, song_requests, tick
 from sparkify_assets_tests.conftest import local_defs
 

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
+from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Rows, Warehouse, used_params
 from sparkify_assets.sql import duckdb_json
 from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import DUCKDB, Dialect
@@ -94,10 +93,11 @@ class DuckDBWarehouse(Warehouse):
         finally:
             con.close()
 
-    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def fetch_table(self, sql: str, params: Params = None) -> Rows:
         con = self._connect()
         try:
-            return con.execute(sql, used_params(sql, params)).df()
+            cursor = con.execute(sql, used_params(sql, params))
+            return [c[0] for c in cursor.description or []], cursor.fetchall()
         finally:
             con.close()
 

@@ -14,21 +14,20 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pandas as pd
 import redshift_connector
 from dagster import EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import (
     JSONPATHS_KEY,
     SONG_PREFIX,
     RawSource,
-    S3Source,
     SourceDataError,
     SourceObject,
     day_of_log_key,
 )
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Warehouse, used_params
+from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Rows, Warehouse, used_params
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect, q
@@ -65,10 +64,10 @@ class RedshiftSession:
         self.cursor.execute(sql, used_params(sql, params))
         return [tuple(row) for row in self.cursor.fetchall()]
 
-    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def fetch_table(self, sql: str, params: Params = None) -> Rows:
         self.cursor.execute(sql, used_params(sql, params))
         columns = [c[0] for c in self.cursor.description or []]
-        return pd.DataFrame([tuple(r) for r in self.cursor.fetchall()], columns=columns)
+        return columns, [tuple(r) for r in self.cursor.fetchall()]
 
 
 class RedshiftWarehouse(Warehouse):
@@ -184,9 +183,9 @@ class RedshiftWarehouse(Warehouse):
                 raise
             con.commit()
 
-    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def fetch_table(self, sql: str, params: Params = None) -> Rows:
         with self.transaction() as session:
-            return session.frame(sql, params)
+            return session.fetch_table(sql, params)
 
     # -- staging ---------------------------------------------------------------------------------------------
 

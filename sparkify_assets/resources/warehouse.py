@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Protocol
 
-import pandas as pd
 from dagster import ConfigurableResource
 
 from sparkify_assets.resources.source import RawSource, SourceObject
@@ -21,6 +20,7 @@ from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
 
 Params = Mapping[str, Any] | None
+Rows = tuple[list[str], list[tuple[Any, ...]]]  # column names, and the rows
 
 
 class Session(Protocol):
@@ -94,8 +94,8 @@ class Warehouse(ConfigurableResource, ABC):
         """Commit on success, roll back on any exception."""
 
     @abstractmethod
-    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
-        """A small result as a DataFrame (previews, check examples); never for moving rows."""
+    def fetch_table(self, sql: str, params: Params = None) -> Rows:
+        """A small result with its column names (previews, check examples); never for moving rows."""
 
     @abstractmethod
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,

@@ -18,7 +18,7 @@ import boto3
 from dagster_aws.s3 import S3Resource
 from moto.server import ThreadedMotoServer
 
-from sparkify_assets.resources.source import S3Source
+from sparkify_assets.resources.s3_source import S3Source
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade", "te"}
