@@ -72,10 +72,11 @@ def run_failed(*, ui_url: str, run_id: str, job: str, partition: str | None, ass
 
 
 def check_failed(*, ui_url: str, run_id: str, job: str, partition: str | None, asset: str, check: str,
-                 error: str) -> Alert:
-    """A run stopped by a blocking check: the table, the check and what it found."""
-    text = (f":red_circle: Blocking check {asset}.{check} failed{_for(partition)}: {error}\n"
-            f"Downstream tables were not loaded. Run: {run_link(ui_url, run_id)}")
+                 error: str, others: tuple[str, ...] = ()) -> Alert:
+    """A run stopped by a blocking check: the table, the check and what it found (and any other that failed)."""
+    also = f" (also failed: {', '.join(others)})" if others else ""
+    text = (f":red_circle: Blocking check {asset}.{check} failed{_for(partition)}: {error}{also}\n"
+            f"Tables downstream of {asset} were not loaded. Run: {run_link(ui_url, run_id)}")
     return Alert(CHECK_FAILED, text, run_id=run_id, job=job, partition=partition, asset=asset, check=check,
                  error=error)
 

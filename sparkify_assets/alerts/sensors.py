@@ -82,9 +82,10 @@ def build_run_failure_alert(context: RunFailureSensorContext, ui_url: str) -> me
     run = context.dagster_run
     common = {"ui_url": ui_url, "run_id": run.run_id, "job": run.job_name, "partition": run_partition(run)}
     if checks := failed_blocking_checks(context):
-        first = checks[0]
+        first, *rest = checks
         return messages.check_failed(**common, asset=first.asset_key.to_user_string(), check=first.check_name,
-                                     error=check_error(first))
+                                     error=check_error(first),
+                                     others=tuple(f"{c.asset_key.to_user_string()}.{c.check_name}" for c in rest))
     step, error = step_error(context)
     return messages.run_failed(**common, asset=step, error=error)
 
