@@ -119,6 +119,14 @@ def alert_webhook_url() -> str | None:
     return os.environ.get("SPARKIFY_ALERT_WEBHOOK_URL") or None
 
 
+def alert_interval_seconds() -> int:
+    """SPARKIFY_ALERT_INTERVAL_SECONDS: how often the alert sensors look for failed runs and overdue tables."""
+    value = int(os.environ.get("SPARKIFY_ALERT_INTERVAL_SECONDS") or 30)
+    if value < 1:
+        raise ValueError(f"SPARKIFY_ALERT_INTERVAL_SECONDS must be at least 1, not {value}")
+    return value
+
+
 def ui_url() -> str:
     """SPARKIFY_UI_URL: the Dagster UI that alert links point to."""
     return (os.environ.get("SPARKIFY_UI_URL") or "http://127.0.0.1:3000").rstrip("/")

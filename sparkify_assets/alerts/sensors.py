@@ -36,8 +36,6 @@ from dagster._core.storage.tags import (
 from sparkify_assets import freshness, settings
 from sparkify_assets.alerts import messages, webhook
 
-INTERVAL_S = 30
-
 
 def run_partition(run: DagsterRun) -> str | None:
     """The day (or first...last days) a run loaded, from its tags."""
@@ -97,7 +95,7 @@ def build_run_failure_sensor(url: str) -> SensorDefinition:
         "run, after its retries), naming the day, the table, the blocking check if one failed, and the error.",
         monitor_all_code_locations=True,  # runs of `dagster asset materialize` have no code location origin
         default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=INTERVAL_S,
+        minimum_interval_seconds=settings.alert_interval_seconds(),
     )
     def alert_on_run_failure(context: RunFailureSensorContext) -> SkipReason | None:
         if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
@@ -119,7 +117,7 @@ def build_overdue_sensor(url: str) -> SensorDefinition:
         description="Posts one message to SPARKIFY_ALERT_WEBHOOK_URL per daily table and overdue day, from the "
         "freshness states the daemon keeps (no warehouse query).",
         default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=INTERVAL_S,
+        minimum_interval_seconds=settings.alert_interval_seconds(),
     )
     def alert_on_overdue_tables(context: SensorEvaluationContext) -> SkipReason | None:
         day = freshness.overdue_day(datetime.now(timezone.utc)).isoformat()

@@ -1,5 +1,5 @@
 """A webhook on loopback for the alert tests: the stdlib HTTP server in a thread, keeping every JSON body it is
-sent. It can refuse the first requests with 503 to exercise the sender's retries. Always shut down on exit."""
+sent. It can refuse the first requests (503, or any status) to exercise the sender's retries. Always shut down."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 class Receiver:
     url: str
     fail_first: int = 0
+    refuse_status: int = 503
     requests: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
@@ -46,7 +47,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 if not refuse:
                     receiver.messages.append(json.loads(body))
                     receiver.paths.append(self.path)
-            self.send_response(503 if refuse else 200)
+            self.send_response(receiver.refuse_status if refuse else 200)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
@@ -58,8 +59,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_receiver(fail_first: int = 0) -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver := Receiver(url="", fail_first=fail_first)))
+def running_receiver(fail_first: int = 0, refuse_status: int = 503) -> Iterator[Receiver]:
+    receiver = Receiver(url="", fail_first=fail_first, refuse_status=refuse_status)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
