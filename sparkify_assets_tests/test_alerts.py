@@ -19,7 +19,7 @@ import pytest
 from sparkify_assets.resources.source import log_key
 from sparkify_assets_tests.support.dagster_dev import running_dagster_dev
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
-from sparkify_assets_tests.support.webserver import REPOSITORY_QUERY, Webserver, launch_partition_run
+from sparkify_assets_tests.support.webserver import LAUNCH_RUN, REPOSITORY_QUERY, GraphQLError, Webserver
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,22 @@ query($selector: SensorSelector!) {
   }
 }
 """
+
+
+def launch_daily_run(server: Webserver, day: str) -> str:
+    """What the schedule launches: the daily_logs job for one day. Returns the run id."""
+    (repo,) = server.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
+    params = {
+        "selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
+                     "pipelineName": "daily_logs"},
+        "mode": "default",
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
+    }
+    result = server.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+    if result["__typename"] != "LaunchRunSuccess":
+        raise GraphQLError(f"launchRun: {result}\n{server.log_tail()}")
+    return result["run"]["runId"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ def corrupt_one_play(path: Path) -> None:
 def scenario(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     workdir = tmp_path_factory.mktemp("alerts")
     data = workdir / "data"
-    shutil.copytree(real_sample / "song_data", data / "song_data")
+    shutil.copytree(real_sample / "song_data", data / "song_data")  # the daily job does not read it; realism
     corrupted = data / log_key(datetime.fromisoformat(CORRUPTED_DAY).date())
     corrupted.parent.mkdir(parents=True)
     shutil.copy(real_sample / corrupted.relative_to(data), corrupted)
@@ -87,8 +103,8 @@ def scenario(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         with running_dagster_dev(workdir, {**env, "SPARKIFY_UI_URL": "http://ui.example:3000"}) as server:
             started = datetime.now(timezone.utc)
             # Queued, they run one after the other (dagster_instance.yaml: one run at a time).
-            corrupted_run = launch_partition_run(server, CORRUPTED_DAY)
-            missing_run = launch_partition_run(server, MISSING_DAY)
+            corrupted_run = launch_daily_run(server, CORRUPTED_DAY)
+            missing_run = launch_daily_run(server, MISSING_DAY)
             for run_id in (corrupted_run, missing_run):
                 assert server.wait_for_run(run_id, RUN_LIMIT_S) == "FAILURE"
             yield Scenario(server, receiver, corrupted_run, missing_run, started)
@@ -128,7 +144,7 @@ def check_missing_day_file(scenario: Scenario, messages: list[dict[str, Any]]) -
     expected_file = f"log_data/2018/11/{MISSING_DAY}-events.json"
     assert message["kind"] == "run_failed"
     assert message["partition"] == MISSING_DAY and message["asset"] == "staging_events"
-    assert message["job"] == "__ASSET_JOB" and message["check"] is None
+    assert message["job"] == "daily_logs" and message["check"] is None
     assert expected_file in message["error"] and "no log file" in message["error"]
     assert "\n" not in message["error"]
     for part in (MISSING_DAY, expected_file, "staging_events", f"http://ui.example:3000/runs/{run_id}"):
@@ -141,7 +157,7 @@ def check_blocking_check(scenario: Scenario, messages: list[dict[str, Any]]) -> 
     assert message["kind"] == "check_failed"
     assert (message["asset"], message["check"], message["partition"]) == ("songplays", "level_accepted",
                                                                           CORRUPTED_DAY)
-    assert message["error"] == "offending_rows: 1"
+    assert message["error"] == "offending_rows: 1" and message["job"] == "daily_logs"
     for part in ("songplays.level_accepted", CORRUPTED_DAY, f"http://ui.example:3000/runs/{run_id}"):
         assert part in message["text"], part
 
