@@ -65,8 +65,10 @@ def step_error(context: RunFailureSensorContext) -> tuple[str | None, str]:
         while error is not None and error.cause is not None:
             error = error.cause
         if error is not None:
-            return event.step_key, messages.first_line(f"{error.cls_name}: {error.message.partition(': ')[2]}"
-                                                       if error.cls_name else error.message)
+            # "package.module.SomeError: what" -> "SomeError: what"
+            head, sep, rest = error.message.partition(": ")
+            short = f"{error.cls_name}: {rest}" if sep and head.split(".")[-1] == error.cls_name else error.message
+            return event.step_key, messages.first_line(short)
     return None, messages.first_line(context.failure_event.message)
 
 
