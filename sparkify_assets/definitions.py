@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from sparkify_assets import settings
+from sparkify_assets.alerts.sensors import build_alert_sensors
 from sparkify_assets.assets import build_assets
 from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
 from sparkify_assets.checks import build_checks
@@ -75,7 +76,8 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
         jobs=[DAILY_JOB, SONG_CATALOG_JOB],
         schedules=[build_daily_schedule(settings.schedule_hour(), DefaultScheduleStatus.RUNNING if schedule_on
                                         else DefaultScheduleStatus.STOPPED)],
-        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick())],
+        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick()),
+                 *build_alert_sensors()],
         resources={"source": source, "warehouse": warehouse},
         executor=in_process_or_multiprocess_executor,
     )

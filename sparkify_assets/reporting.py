@@ -6,6 +6,7 @@ from typing import Any
 
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from sparkify_assets.lineage import column_lineage
 from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Rows, Warehouse
 from sparkify_assets.sql import queries
 from sparkify_assets.tables import Table
@@ -27,10 +28,16 @@ def markdown_table(result: Rows) -> str:
     return "\n".join(lines)
 
 
+def lineage_metadata(table: Table) -> dict[str, Any]:
+    lineage = column_lineage(table)
+    return {"dagster/column_lineage": lineage} if lineage else {}
+
+
 def definition_metadata(table: Table) -> dict[str, Any]:
     """Known before any run: shown on the asset page even when it was never materialized."""
     return {
         "dagster/column_schema": column_schema(table),
+        **lineage_metadata(table),
         "dagster/table_name": table.name,
         "key": ", ".join(table.key),
         "redshift_design": f"DISTSTYLE {table.diststyle}"
@@ -76,6 +83,7 @@ def table_metadata(warehouse: Warehouse, table: Table, window: DayWindow | None,
         "dagster/row_count": int(rows),
         "table_rows": int(total),
         "dagster/column_schema": column_schema(table),
+        **lineage_metadata(table),
         "dagster/table_name": table.name,
         "load_seconds": round(seconds, 3),
         "preview": MetadataValue.md(markdown_table(preview)),

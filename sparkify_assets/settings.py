@@ -92,3 +92,41 @@ def retry_delay_seconds() -> float:
     if value < 0:
         raise ValueError(f"SPARKIFY_RETRY_DELAY_SECONDS must not be negative, not {value}")
     return value
+
+
+# -- operability: freshness and alerts (see docs/operating-alerts.md) ------------------------------------------------
+
+
+def freshness_delay() -> timedelta:
+    """SPARKIFY_FRESHNESS_HOURS: how long after a UTC day ends its load may take before the day is overdue.
+
+    Fractions are allowed (to the minute), from 1 minute to 23 h 59 min: the deadline is a time of the next day.
+    """
+    hours = float(os.environ.get("SPARKIFY_FRESHNESS_HOURS") or 6)
+    delay = timedelta(minutes=round(hours * 60))
+    if not timedelta(minutes=1) <= delay < timedelta(days=1):
+        raise ValueError(f"SPARKIFY_FRESHNESS_HOURS must be at least 1 minute and under 24 hours, not {hours}")
+    return delay
+
+
+def freshness_deadline_cron() -> str | None:
+    """SPARKIFY_FRESHNESS_DEADLINE_CRON: replaces the daily deadline (for demos and tests, e.g. every minute)."""
+    return os.environ.get("SPARKIFY_FRESHNESS_DEADLINE_CRON") or None
+
+
+def alert_webhook_url() -> str | None:
+    """SPARKIFY_ALERT_WEBHOOK_URL: where alerts are posted; unset, no alert sensor is defined. A secret: never log."""
+    return os.environ.get("SPARKIFY_ALERT_WEBHOOK_URL") or None
+
+
+def alert_interval_seconds() -> int:
+    """SPARKIFY_ALERT_INTERVAL_SECONDS: how often the alert sensors look for failed runs and overdue tables."""
+    value = int(os.environ.get("SPARKIFY_ALERT_INTERVAL_SECONDS") or 30)
+    if value < 1:
+        raise ValueError(f"SPARKIFY_ALERT_INTERVAL_SECONDS must be at least 1, not {value}")
+    return value
+
+
+def ui_url() -> str:
+    """SPARKIFY_UI_URL: the Dagster UI that alert links point to."""
+    return (os.environ.get("SPARKIFY_UI_URL") or "http://127.0.0.1:3000").rstrip("/")

@@ -33,6 +33,8 @@ class Column:
     accepted: tuple[str, ...] = ()  # the only values allowed (null aside), checked after every load
     value_range: tuple[int, int] | None = None  # inclusive bounds, checked after every load
     references: str | None = None  # "table.column" every non-null value must exist in
+    # Lineage: the "table.column"s the transform computes this column from (staging columns: see json_field).
+    derived_from: tuple[str, ...] = ()
 
     @property
     def max_bytes(self) -> int | None:
@@ -53,6 +55,7 @@ class Table:
     sortkey: tuple[str, ...] = ()
     design_note: str = ""
     partition_column: str | None = None  # the column whose UTC day is the daily partition
+    raw_source: str | None = None  # staging only: the raw asset whose JSON fields the columns are loaded from
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -78,6 +81,13 @@ def _j(name: str, type_: str, json_field: str, kind: JsonKind, description: str,
     return Column(name, type_, description, nullable=not required, json_field=json_field, json_kind=kind)
 
 
+def _from(table: str, *columns: str) -> tuple[str, ...]:
+    """A column's `derived_from`: the columns of `table` its transform reads its value from."""
+    return tuple(f"{table}.{c}" for c in columns)
+
+
+SE = "staging_events"
+SS = "staging_songs"
 LEVELS = ("free", "paid")
 GENDERS = ("F", "M")
 
@@ -114,6 +124,7 @@ STAGING_EVENTS = Table(
     ),
     key=("source_key", "line_number"),
     partition_column="ts",
+    raw_source="log_data",
     diststyle="EVEN",
     sortkey=("ts",),
     design_note="EVEN: a transient landing table, joined once per load; sorted by ts so a day's replace "
@@ -137,6 +148,7 @@ STAGING_SONGS = Table(
         _c("source_key", "VARCHAR(1024)", "Key of the song file, relative to the data root.", nullable=False),
     ),
     key=("song_id",),
+    raw_source="song_data",
     diststyle="EVEN",
     sortkey=("title",),
     design_note="EVEN: loaded whole and read whole; sorted by title, the first column of the songplays join.",
@@ -148,18 +160,22 @@ SONGPLAYS = Table(
     "artist_id are set when the (song title, artist name, length) matches a song file, else null.",
     columns=(
         _c("songplay_id", "VARCHAR(32)", "md5 of the event's natural key (user_id|session_id|item_in_session|ts): "
-           "deterministic, so reloads never change ids.", nullable=False),
+           "deterministic, so reloads never change ids.", nullable=False,
+           derived_from=_from(SE, "user_id", "session_id", "item_in_session", "ts")),
         _c("start_time", "TIMESTAMP", "When the play started, UTC, millisecond precision (ts of the event).",
-           nullable=False),
-        _c("user_id", "INTEGER", "User who played the song; references users.", references="users.user_id"),
-        _c("level", "VARCHAR(16)", "User's level at the time of the play: 'free' or 'paid'.", accepted=LEVELS),
+           nullable=False, derived_from=_from(SE, "ts")),
+        _c("user_id", "INTEGER", "User who played the song; references users.", references="users.user_id",
+           derived_from=_from(SE, "user_id")),
+        _c("level", "VARCHAR(16)", "User's level at the time of the play: 'free' or 'paid'.", accepted=LEVELS,
+           derived_from=_from(SE, "level")),
         _c("song_id", "VARCHAR(32)", "Matched song; references songs; null when no song file matches.",
-           references="songs.song_id"),
+           references="songs.song_id", derived_from=_from(SS, "song_id")),
         _c("artist_id", "VARCHAR(32)", "Matched artist; references artists; null when no song file matches.",
-           references="artists.artist_id"),
-        _c("session_id", "INTEGER", "Session of the play."),
-        _c("location", "VARCHAR(512)", "User's metro area at the time of the play."),
-        _c("user_agent", "VARCHAR(1024)", "Browser user agent of the play."),
+           references="artists.artist_id", derived_from=_from(SS, "artist_id")),
+        _c("session_id", "INTEGER", "Session of the play.", derived_from=_from(SE, "session_id")),
+        _c("location", "VARCHAR(512)", "User's metro area at the time of the play.",
+           derived_from=_from(SE, "location")),
+        _c("user_agent", "VARCHAR(1024)", "Browser user agent of the play.", derived_from=_from(SE, "user_agent")),
     ),
     key=("songplay_id",),
     partition_column="start_time",
@@ -175,11 +191,12 @@ USERS = Table(
     description="Dimension: one row per user seen in any event (logged-out events make no user). Names, "
     "gender and level are those of the user's latest event by ts, so an upgrade from free to paid shows.",
     columns=(
-        _c("user_id", "INTEGER", "User id.", nullable=False),
-        _c("first_name", "VARCHAR(256)", "First name, from the latest event."),
-        _c("last_name", "VARCHAR(256)", "Last name, from the latest event."),
-        _c("gender", "VARCHAR(8)", "'F', 'M' or null.", accepted=GENDERS),
-        _c("level", "VARCHAR(16)", "Current level ('free' or 'paid'): that of the latest event.", accepted=LEVELS),
+        _c("user_id", "INTEGER", "User id.", nullable=False, derived_from=_from(SE, "user_id")),
+        _c("first_name", "VARCHAR(256)", "First name, from the latest event.", derived_from=_from(SE, "first_name")),
+        _c("last_name", "VARCHAR(256)", "Last name, from the latest event.", derived_from=_from(SE, "last_name")),
+        _c("gender", "VARCHAR(8)", "'F', 'M' or null.", accepted=GENDERS, derived_from=_from(SE, "gender")),
+        _c("level", "VARCHAR(16)", "Current level ('free' or 'paid'): that of the latest event.", accepted=LEVELS,
+           derived_from=_from(SE, "level")),
     ),
     key=("user_id",),
     diststyle="ALL",
@@ -191,11 +208,12 @@ SONGS = Table(
     name="songs",
     description="Dimension: one row per song in the song files.",
     columns=(
-        _c("song_id", "VARCHAR(32)", "Song id.", nullable=False),
-        _c("title", "VARCHAR(512)", "Song title."),
-        _c("artist_id", "VARCHAR(32)", "Artist of the song; references artists."),
-        _c("year", "INTEGER", "Release year; null when the song file says 0 (unknown)."),
-        _c("duration", "DOUBLE PRECISION", "Song length, seconds."),
+        _c("song_id", "VARCHAR(32)", "Song id.", nullable=False, derived_from=_from(SS, "song_id")),
+        _c("title", "VARCHAR(512)", "Song title.", derived_from=_from(SS, "title")),
+        _c("artist_id", "VARCHAR(32)", "Artist of the song; references artists.", derived_from=_from(SS, "artist_id")),
+        _c("year", "INTEGER", "Release year; null when the song file says 0 (unknown).",
+           derived_from=_from(SS, "year")),
+        _c("duration", "DOUBLE PRECISION", "Song length, seconds.", derived_from=_from(SS, "duration")),
     ),
     key=("song_id",),
     diststyle="KEY",
@@ -209,11 +227,13 @@ ARTISTS = Table(
     description="Dimension: one row per artist. When song files disagree on an artist's name or location, the "
     "most complete record wins (non-empty location, then known coordinates), ties broken by the smallest song_id.",
     columns=(
-        _c("artist_id", "VARCHAR(32)", "Artist id.", nullable=False),
-        _c("name", "VARCHAR(512)", "Artist name."),
-        _c("location", "VARCHAR(512)", "Artist location; null when unknown (empty in the source)."),
-        _c("latitude", "DOUBLE PRECISION", "Latitude, null when unknown."),
-        _c("longitude", "DOUBLE PRECISION", "Longitude, null when unknown."),
+        _c("artist_id", "VARCHAR(32)", "Artist id.", nullable=False, derived_from=_from(SS, "artist_id")),
+        _c("name", "VARCHAR(512)", "Artist name.", derived_from=_from(SS, "artist_name")),
+        _c("location", "VARCHAR(512)", "Artist location; null when unknown (empty in the source).",
+           derived_from=_from(SS, "artist_location")),
+        _c("latitude", "DOUBLE PRECISION", "Latitude, null when unknown.", derived_from=_from(SS, "artist_latitude")),
+        _c("longitude", "DOUBLE PRECISION", "Longitude, null when unknown.",
+           derived_from=_from(SS, "artist_longitude")),
     ),
     key=("artist_id",),
     diststyle="ALL",
@@ -221,17 +241,20 @@ ARTISTS = Table(
     design_note="ALL: small; a copy on every node.",
 )
 
+_PLAY_TIME = _from("songplays", "start_time")  # every part of the time dimension is cut from it
+
 TIME = Table(
     name="time",
     description="Dimension: one row per distinct start_time of songplays, broken into calendar parts (UTC).",
     columns=(
-        _c("start_time", "TIMESTAMP", "Timestamp of a song play, UTC.", nullable=False),
-        _c("hour", "SMALLINT", "Hour of day, 0-23.", value_range=(0, 23)),
-        _c("day", "SMALLINT", "Day of month, 1-31.", value_range=(1, 31)),
-        _c("week", "SMALLINT", "ISO week of the year, 1-53.", value_range=(1, 53)),
-        _c("month", "SMALLINT", "Month, 1-12.", value_range=(1, 12)),
-        _c("year", "SMALLINT", "Year."),
-        _c("weekday", "SMALLINT", "ISO day of week: 1 = Monday ... 7 = Sunday.", value_range=(1, 7)),
+        _c("start_time", "TIMESTAMP", "Timestamp of a song play, UTC.", nullable=False, derived_from=_PLAY_TIME),
+        _c("hour", "SMALLINT", "Hour of day, 0-23.", value_range=(0, 23), derived_from=_PLAY_TIME),
+        _c("day", "SMALLINT", "Day of month, 1-31.", value_range=(1, 31), derived_from=_PLAY_TIME),
+        _c("week", "SMALLINT", "ISO week of the year, 1-53.", value_range=(1, 53), derived_from=_PLAY_TIME),
+        _c("month", "SMALLINT", "Month, 1-12.", value_range=(1, 12), derived_from=_PLAY_TIME),
+        _c("year", "SMALLINT", "Year.", derived_from=_PLAY_TIME),
+        _c("weekday", "SMALLINT", "ISO day of week: 1 = Monday ... 7 = Sunday.", value_range=(1, 7),
+           derived_from=_PLAY_TIME),
     ),
     key=("start_time",),
     partition_column="start_time",
@@ -261,3 +284,15 @@ REJECTED_RECORDS = Table(
 WAREHOUSE_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS, SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
 ALL_TABLES: tuple[Table, ...] = (*WAREHOUSE_TABLES, REJECTED_RECORDS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in ALL_TABLES}
+
+
+def _check_lineage() -> None:
+    """A `derived_from` naming a column that does not exist is a typo: fail at import, not in the UI."""
+    for table in ALL_TABLES:
+        for col in table.columns:
+            for source in col.derived_from:
+                name, _, column = source.partition(".")
+                TABLES_BY_NAME[name].column(column)
+
+
+_check_lineage()

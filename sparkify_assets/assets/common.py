@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue
 
-from sparkify_assets import reporting
+from sparkify_assets import freshness, reporting
 from sparkify_assets.partitions import daily_partitions, window_of
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
 from sparkify_assets.retries import is_transient, retry_policy
@@ -73,6 +73,7 @@ def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str
         "owners": OWNERS,
         "code_version": code_version(table, sql),
         "metadata": asset_metadata(table, sql, dialect),
+        "freshness_policy": freshness.policy_for(table),
     }
 
 
