@@ -22,10 +22,6 @@ class Rule:
     warn_only: bool = False
     also_reads: tuple[str, ...] = ()  # other tables the rule reads, which must be loaded first
 
-    @property
-    def windowed(self) -> bool:
-        return self.table.partition_column is not None
-
     def count_sql(self) -> str:
         return f"SELECT COUNT(*) FROM ({self.offending}) offending"
 
