@@ -14,7 +14,7 @@ import pandas as pd
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from sparkify_assets.resources.line_chunks import line_chunks
+from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
     DayWindow,
@@ -57,6 +57,8 @@ class DuckDBWarehouse(Warehouse):
     memory_limit: str = Field(default="1GB", description="DuckDB's memory_limit (SPARKIFY_DUCKDB_MEMORY_LIMIT): "
                               "beyond it, large loads spill to disk instead of growing the process (DuckDB's own "
                               "default is 80% of RAM).")
+    read_chunk_bytes: int = Field(default=CHUNK_BYTES, description="How much of a log file is read and split at "
+                                  "a time: memory per file stays about this, whatever the file's size.")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -166,8 +168,7 @@ class DuckDBWarehouse(Warehouse):
             "pk": [pk for _, pk, _, _ in files], "lo": [lo for _, _, lo, _ in files],
             "hi": [hi for _, _, _, hi in files]})
 
-    @staticmethod
-    def _load_lines(s: DuckSession, files: list[tuple[str, Path, str]]) -> None:
+    def _load_lines(self, s: DuckSession, files: list[tuple[str, Path, str]]) -> None:
         """Every non-blank line of the files into `_lines`, numbered, read chunk by chunk (any file size).
 
         DuckDB splits each chunk; trimming is done only where there is something to trim (a BOM on line 1, a CR,
@@ -185,7 +186,7 @@ SELECT $key, line_number, text FROM (
 WHERE CASE WHEN text = '' THEN false WHEN NOT (starts_with(text, ' ') OR starts_with(text, chr(9))) THEN true
            ELSE trim(text, chr(9) || ' ') <> '' END"""
         for key, path, uri in files:
-            for first, text in line_chunks(path, uri):
+            for first, text in line_chunks(path, uri, self.read_chunk_bytes):
                 s.execute(insert, {"key": key, "first": first, "text": text})
 
     @contextmanager
