@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +99,9 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[DuckSession]:
+        """One transaction; running out of memory or disk in it fails as a WarehouseResourceError."""
         con = self._connect()
-        try:
+        with closing(con), self._resource_errors():
             con.execute("BEGIN TRANSACTION")
             try:
                 yield DuckSession(con)
@@ -108,15 +109,11 @@ class DuckDBWarehouse(Warehouse):
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
-        finally:
-            con.close()
 
     def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         con = self._connect()
-        try:
+        with closing(con), self._resource_errors():
             return con.execute(sql, used_params(sql, params)).df()
-        finally:
-            con.close()
 
     # -- staging -------------------------------------------------------------------------------------------
 
@@ -133,14 +130,11 @@ class DuckDBWarehouse(Warehouse):
         with source.local_files(objects) as paths, self.transaction() as s:
             self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
             self._load_files(s, files, paths)
-            with self._resource_errors():
-                self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in files])
-                self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths,
-                               source)
+            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in files])
+            self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths, source)
             s.execute("DROP TABLE _lines")
             self._fail_files_without_json(s, source)
-            with self._resource_errors():
-                return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
+            return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
         files = [(o, None, None, None) for o in objects]
@@ -152,9 +146,8 @@ class DuckDBWarehouse(Warehouse):
             self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
             self._load_files(s, files, paths)
             classify = duckdb_json.classify_sql(STAGING_SONGS, records, "song_id", False, reread=False)
-            with self._resource_errors():
-                self._classify(s, classify, "song_id", paths, source)
-                return self._replace(s, STAGING_SONGS, None, run_id, sum(o.size for o in objects), len(objects))
+            self._classify(s, classify, "song_id", paths, source)
+            return self._replace(s, STAGING_SONGS, None, run_id, sum(o.size for o in objects), len(objects))
 
     @staticmethod
     def _load_files(s: DuckSession, files: list[tuple[SourceObject, str | None, int | None, int | None]],
