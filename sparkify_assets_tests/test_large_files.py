@@ -11,13 +11,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
 
-from sparkify_assets.definitions import build_warehouse
+from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.line_chunks import line_chunks
 from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.resources.warehouse import DayWindow, WarehouseResourceError
 from sparkify_assets.retries import is_transient
+from sparkify_assets.run import materialize_days
 from sparkify_assets_tests.test_bad_input import DAY, DAY_START_MS, KEY, Stage, line
 
 # Every kind of line the chunking could mishandle at a boundary: a BOM, CRLF, blank and whitespace lines, bad
@@ -120,3 +122,20 @@ def test_memory_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def stage(tmp_path: Path) -> Stage:
     return Stage(tmp_path)
 
+
+
+def test_a_run_out_of_memory_fails_its_step_once_naming_the_setting(stage: Stage, instance: DagsterInstance) -> None:
+    """Through Dagster: the step fails at once (no retries of the same limit) with the resource error, and the
+    oversized line is not quarantined as bad input."""
+    stage.write(KEY, (line() + "\n" + line(song="x" * (40 << 20)) + "\n").encode())
+    defs = build_definitions(source=stage.source, warehouse=DuckDBWarehouse(path=str(stage.db), memory_limit="16MB"))
+    result = materialize_days(defs, [DAY], instance)
+    assert not result.success
+    failures = [e for e in result.all_events
+                if e.event_type_value == "STEP_FAILURE" and e.step_key == "staging_events"]
+    assert len(failures) == 1
+    message = str(failures[0].event_specific_data.error)
+    assert "WarehouseResourceError" in message and "SPARKIFY_DUCKDB_MEMORY_LIMIT" in message
+    assert not any(e.event_type_value == "STEP_RESTARTED" for e in result.all_events)
+    with duckdb.connect(str(stage.db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM rejected_records").fetchall() == [(0,)]
