@@ -42,11 +42,11 @@ LOG_COLUMNS = {
 
 # -- data ------------------------------------------------------------------------------------------------------
 
-def dataset(cache: Path, events: int, days: int, songs: int, users: int, seed: int) -> Path:
-    """Generated data for `days` + 1 days, reused when a previous run generated the same parameters."""
+def dataset(cache: Path, events: int, days: int, songs: int, users: int, seed: int, extra_days: int = 1) -> Path:
+    """Generated data for `days` + `extra_days` days, reused when a previous run generated the same parameters."""
     from sparkify_assets.sample_data import generate
 
-    params = {"events_per_day": max(1, events // days), "days": days + 1, "songs": songs, "users": users,
+    params = {"events_per_day": max(1, events // days), "days": days + extra_days, "songs": songs, "users": users,
               "seed": seed, "start": FIRST_DAY.isoformat()}
     tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
     out = cache / f"e{events}-d{days}-s{songs}-{tag}"
@@ -55,8 +55,8 @@ def dataset(cache: Path, events: int, days: int, songs: int, users: int, seed: i
         return out
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
-    generate(out, start=FIRST_DAY, days=days + 1, events_per_day=params["events_per_day"], songs=songs, users=users,
-             seed=seed)
+    generate(out, start=FIRST_DAY, days=days + extra_days, events_per_day=params["events_per_day"], songs=songs,
+             users=users, seed=seed)
     stamp.write_text(json.dumps(params))
     print(f"generated {out} in {time.perf_counter() - started:.1f}s", flush=True)
     return out
@@ -130,6 +130,23 @@ def startup_seconds() -> float:
     subprocess.run([sys.executable, "-c", "import sparkify_assets.definitions"], env=env, check=True,
                    capture_output=True)
     return time.perf_counter() - started
+
+
+def largest_day(cache: Path, work: Path, events: int, seed: int) -> dict[str, Any]:
+    """One day file of `events` events, alone, through every asset and check in a fresh process with the default
+    memory limit: what a day of any size costs, and that it loads at all (a whole-file read did not)."""
+    data = dataset(cache, events, 1, 2_000, max(100, events // 100), seed, extra_days=0)
+    files = log_files(data, [FIRST_DAY])
+    floor, rows = floor_seconds(files, work / "largest-floor.duckdb")
+    run = run_days(data, work / "largest.duckdb", FIRST_DAY, 1)
+    staging = run["assets"]["staging_events"]
+    return {
+        "events": staging["records_read"], "log_bytes": staging["bytes_read"], "floor_seconds": round(floor, 3),
+        "floor_rows": rows, "staging_load_seconds": staging["load_seconds"],
+        "records_loaded": staging["records_loaded"], "records_rejected": staging["records_rejected"],
+        "run_seconds": run["run_seconds"], "process_wall_seconds": run["process_wall_seconds"],
+        "peak_rss_mb": run["peak_rss_mb"], "staging_over_floor": round(staging["load_seconds"] / floor, 2),
+    }
 
 
 # -- reference points ----------------------------------------------------------------------------------------
@@ -310,6 +327,9 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--naive-events", type=int, default=3000, help="events the naive ETL inserts (then scaled)")
     p.add_argument("--no-executors", action="store_true", help="skip the executor comparison")
+    p.add_argument("--largest-day-events", type=int,
+                   help="events in the one-day 'largest day' case (default 2,000,000, about 1 GB; quick 200,000)")
+    p.add_argument("--no-largest-day", action="store_true", help="skip the largest-day case")
     p.add_argument("--cache", type=Path, default=ROOT / "data" / "bench")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     p.add_argument("--record", action="store_true",
@@ -344,6 +364,11 @@ def main() -> int:
         print(f"naive: pandas + executemany, {a.naive_events:,} events ...", flush=True)
         naive_per_event, naive_n = naive_seconds_per_event(log_files(data, backfill_days), work / "naive.duckdb",
                                                            a.naive_events)
+        biggest: dict[str, Any] = {}
+        if not a.no_largest_day:
+            n = a.largest_day_events or (200_000 if a.quick else 2_000_000)
+            print(f"largest day: one day of {n:,} events alone ...", flush=True)
+            biggest = largest_day(a.cache, work, n, a.seed)
         executors: dict[str, Any] = {}
         if not a.no_executors:
             print("executor choice: CLI backfill of the 30-day sample ...", flush=True)
@@ -389,6 +414,7 @@ def main() -> int:
         },
         "executors": executors,
         "fixed_cost": fixed,
+        "largest_day": biggest,
     }
     result["ratios"] = {
         "staging_over_floor": round(load / floor, 2),
@@ -427,6 +453,15 @@ def main() -> int:
           for k, v in executors.items()],
         *(fixed_cost_rows(fixed) if fixed else []),
     ]
+    if biggest:
+        rows += [
+            ("largest day: events", f"{biggest['events']:,}", f"one file, {biggest['log_bytes'] / 1e6:,.0f} MB"),
+            ("  staging load", f"{biggest['staging_load_seconds']:.1f} s",
+             f"{biggest['staging_over_floor']:.2f} x its floor ({biggest['floor_seconds']:.1f} s)"),
+            ("  run (all assets + checks)", f"{biggest['run_seconds']:.1f} s",
+             f"process wall {biggest['process_wall_seconds']:.1f} s"),
+            ("  peak RSS", f"{biggest['peak_rss_mb']:,.0f} MB", "target <= 2,000 MB, default memory limit"),
+        ]
     print("\n" + table(rows))
     print(f"\nwrote {a.out}")
     return 0

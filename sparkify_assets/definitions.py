@@ -46,7 +46,7 @@ def build_source(url: str) -> RawSource:
 
 def build_warehouse(kind: str) -> Warehouse:
     if kind == "duckdb":
-        return DuckDBWarehouse(path=settings.duckdb_path())
+        return DuckDBWarehouse(path=settings.duckdb_path(), memory_limit=settings.duckdb_memory_limit())
     from sparkify_assets.resources import redshift_warehouse
 
     return redshift_warehouse.from_env()

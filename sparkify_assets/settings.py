@@ -34,6 +34,11 @@ def duckdb_path() -> str:
     return os.environ.get("SPARKIFY_DUCKDB_PATH") or str(project_root() / "data" / "warehouse.duckdb")
 
 
+def duckdb_memory_limit() -> str:
+    """How much memory DuckDB may hold before it spills to disk (DuckDB's syntax: '1GB', '512MB')."""
+    return os.environ.get("SPARKIFY_DUCKDB_MEMORY_LIMIT") or "1GB"
+
+
 def start_date() -> str:
     value = os.environ.get("SPARKIFY_START_DATE") or DEFAULT_START_DATE
     date.fromisoformat(value)

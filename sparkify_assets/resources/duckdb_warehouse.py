@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +13,29 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Rows, Warehouse, used_params
+from sparkify_assets.resources.warehouse import (
+    DayWindow,
+    LoadStats,
+    Params,
+    Rows,
+    Warehouse,
+    WarehouseResourceError,
+    used_params,
+)
 from sparkify_assets.sql import duckdb_json
 from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import DUCKDB, Dialect
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
 
 _BOM = "chr(65279)"
+MEMORY_LIMIT_VARIABLE = "SPARKIFY_DUCKDB_MEMORY_LIMIT"
+
+
+def _is_resource_error(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, duckdb.IOException) and "no space left" in str(exc).lower())
 
 
 class DuckSession:
@@ -39,8 +54,11 @@ class DuckDBWarehouse(Warehouse):
 
     path: str = Field(description="The DuckDB database file; created with its folder if missing.")
     lock_timeout_seconds: float = Field(default=120.0, description="How long to wait for another writer.")
-    memory_limit: str = Field(default="1GB", description="DuckDB's memory_limit: beyond it, large loads spill to "
-                              "disk instead of growing the process (DuckDB's own default is 80% of RAM).")
+    memory_limit: str = Field(default="1GB", description="DuckDB's memory_limit (SPARKIFY_DUCKDB_MEMORY_LIMIT): "
+                              "beyond it, large loads spill to disk instead of growing the process (DuckDB's own "
+                              "default is 80% of RAM).")
+    read_chunk_bytes: int = Field(default=CHUNK_BYTES, description="How much of a log file is read and split at "
+                                  "a time: memory per file stays about this, whatever the file's size.")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -81,8 +99,9 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[DuckSession]:
+        """One transaction; running out of memory or disk in it fails as a WarehouseResourceError."""
         con = self._connect()
-        try:
+        with closing(con), self._resource_errors():
             con.execute("BEGIN TRANSACTION")
             try:
                 yield DuckSession(con)
@@ -90,16 +109,12 @@ class DuckDBWarehouse(Warehouse):
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
-        finally:
-            con.close()
 
     def fetch_table(self, sql: str, params: Params = None) -> Rows:
         con = self._connect()
-        try:
+        with closing(con), self._resource_errors():
             cursor = con.execute(sql, used_params(sql, params))
             return [c[0] for c in cursor.description or []], cursor.fetchall()
-        finally:
-            con.close()
 
     # -- staging -------------------------------------------------------------------------------------------
 
@@ -110,26 +125,15 @@ class DuckDBWarehouse(Warehouse):
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
             for o in objects if (day := day_of_log_key(o.key)) is not None
         ]
-        # Lines are split and numbered by DuckDB; blank lines are not records. Trimming is done only where there
-        # is something to trim (a BOM, a CR, a leading blank): trim functions cost microseconds per line.
-        records = f"""
-  SELECT * FROM (
-    SELECT source_key, partition_key, day_start_ms, day_end_ms, line_number,
-           CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS text
-    FROM (
-      SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms,
-             CAST(l.line_number AS INTEGER) AS line_number,
-             CASE WHEN l.line_number = 1 AND starts_with(l.line, {_BOM}) THEN ltrim(l.line, {_BOM})
-                  ELSE l.line END AS line
-      FROM (SELECT filename, unnest(lines) AS line, generate_subscripts(lines, 1) AS line_number
-            FROM (SELECT filename, string_split(content, chr(10)) AS lines FROM read_text($paths))) l
-      JOIN _files f ON f.path = l.filename))
-  WHERE CASE WHEN text = '' THEN false WHEN NOT (starts_with(text, ' ') OR starts_with(text, chr(9))) THEN true
-             ELSE trim(text, chr(9) || ' ') <> '' END"""
+        records = """
+  SELECT l.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, l.line_number, l.text
+  FROM _lines l JOIN _files f ON f.source_key = l.source_key"""
         with source.local_files(objects) as paths, self.transaction() as s:
             self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
             self._load_files(s, files, paths)
+            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in files])
             self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths, source)
+            s.execute("DROP TABLE _lines")
             self._fail_files_without_json(s, source)
             return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
 
@@ -158,11 +162,50 @@ class DuckDBWarehouse(Warehouse):
             "pk": [pk for _, pk, _, _ in files], "lo": [lo for _, _, lo, _ in files],
             "hi": [hi for _, _, _, hi in files]})
 
+    def _load_lines(self, s: DuckSession, files: list[tuple[str, Path, str]]) -> None:
+        """Every non-blank line of the files into `_lines`, numbered, read chunk by chunk (any file size).
+
+        DuckDB splits each chunk; trimming is done only where there is something to trim (a BOM on line 1, a CR,
+        a leading blank): trim functions cost microseconds per line. The table spills to disk beyond the memory
+        limit, so memory stays bounded whatever the size of a file or a load."""
+        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
+        insert = f"""INSERT INTO _lines
+SELECT $key, line_number, text FROM (
+  SELECT line_number, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS text
+  FROM (
+    SELECT CAST($first + n - 1 AS INTEGER) AS line_number,
+           CASE WHEN $first + n = 2 AND starts_with(line, {_BOM}) THEN ltrim(line, {_BOM}) ELSE line END AS line
+    FROM (SELECT unnest(lines) AS line, generate_subscripts(lines, 1) AS n
+          FROM (SELECT string_split($text, chr(10)) AS lines))))
+WHERE CASE WHEN text = '' THEN false WHEN NOT (starts_with(text, ' ') OR starts_with(text, chr(9))) THEN true
+           ELSE trim(text, chr(9) || ' ') <> '' END"""
+        for key, path, uri in files:
+            for first, text in line_chunks(path, uri, self.read_chunk_bytes):
+                s.execute(insert, {"key": key, "first": first, "text": text})
+
+    @contextmanager
+    def _resource_errors(self) -> Iterator[None]:
+        """Out of memory or disk is the warehouse's limit, not the input's fault: say so, and which setting."""
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            raise WarehouseResourceError(
+                f"DuckDB ran out of memory (memory_limit {self.memory_limit}, set by {MEMORY_LIMIT_VARIABLE}; "
+                f"spilled data goes to the temp directory beside {self.path}): {exc}") from exc
+        except duckdb.IOException as exc:
+            if not _is_resource_error(exc):
+                raise
+            raise WarehouseResourceError(
+                f"DuckDB ran out of disk space (the warehouse {self.path} and its temp directory; "
+                f"{MEMORY_LIMIT_VARIABLE} sets how much stays in memory): {exc}") from exc
+
     @staticmethod
     def _classify(s: DuckSession, create: str, dedupe_on: str, paths: dict[str, Path], source: RawSource) -> None:
         try:
             s.execute(create, {"paths": sorted(str(p) for p in paths.values())})
         except duckdb.Error as exc:
+            if _is_resource_error(exc):
+                raise
             message = str(exc)
             for key, path in paths.items():
                 message = message.replace(str(path), source.uri(key))

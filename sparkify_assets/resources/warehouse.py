@@ -31,6 +31,11 @@ class Session(Protocol):
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]: ...
 
 
+class WarehouseResourceError(Exception):
+    """The warehouse ran out of memory or disk during a load: not bad input, so nothing is quarantined; the
+    message names the setting that governs the limit."""
+
+
 @dataclass(frozen=True)
 class DayWindow:
     """A contiguous range of UTC days: one partition, or a single-run backfill of many."""

@@ -82,14 +82,14 @@ def _found(v: str) -> str:
 def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
     """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
-    `records` is a SELECT of (source_key, partition_key, line_number, text, day_start_ms, day_end_ms); it is
-    read twice (cheap for a few large files: they are only split into lines) rather than materialised, so the
-    raw text never sits in a table; `reread=False` materialises it instead (many small files, where opening
-    each file is the cost). The raw text is kept only where it may be needed: rejected records, and duplicate
-    candidates. `dedupe_on` is 'text' (an exact copy of an earlier line is a duplicate) or a column name (a
-    later record with the same key is a duplicate); duplicates are marked afterwards by `mark_duplicates_sql`,
-    looking only at the few records whose key hash occurs more than once. `check_day` rejects events whose ts
-    is outside their file's day, which keeps every partition's rows exactly the rows of its own files.
+    `records` is a SELECT of (source_key, partition_key, line_number, text, day_start_ms, day_end_ms); it is read
+    twice rather than materialised (cheap when it scans a table of lines, as the log load's `_lines`);
+    `reread=False` materialises it instead (many small files, where opening each file is the cost). The raw text is
+    kept only where it may be needed: rejected records, and duplicate candidates. `dedupe_on` is 'text' (an exact
+    copy of an earlier line is a duplicate) or a column name (a later record with the same key is a duplicate);
+    duplicates are marked afterwards by `mark_duplicates_sql`, looking only at the few records whose key hash occurs
+    more than once. `check_day` rejects events whose ts is outside their file's day, which keeps every partition's
+    rows exactly the rows of its own files.
     """
     cols = table.source_columns
     paths = ", ".join(_literal(f"$.{c.json_field}") for c in cols)

@@ -1,0 +1,50 @@
+"""A text file as a stream of whole-line chunks, so a log file of any size is read with bounded memory.
+
+DuckDB's `read_text` reads a file as one value: a day file of a few hundred MB then needs that much memory
+twice over (the value and its lines) and fails at the connection's memory limit. Chunks cut at newlines keep
+every line whole and numbered from the file's first line, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from sparkify_assets.resources.source import SourceDataError
+
+CHUNK_BYTES = 16 << 20  # large enough that per-chunk overhead vanishes, small next to any memory limit
+
+
+def line_chunks(path: Path, uri: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, str]]:
+    """(number of the chunk's first line, its text without the final newline) for each chunk of the file.
+
+    A chunk holds whole lines (a newline byte never occurs inside a UTF-8 sequence, so cutting there is safe);
+    a line longer than `chunk_bytes` extends its chunk. Text that is not UTF-8 fails the file, naming its line.
+    """
+    first_line = 1
+    pending = b""
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(chunk_bytes)
+            data = pending + block if pending else block
+            if not block:
+                if data:
+                    yield first_line, _decode(data, uri, first_line)
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending = data
+                continue
+            chunk, pending = data[:cut], data[cut + 1:]
+            yield first_line, _decode(chunk, uri, first_line)
+            first_line += chunk.count(b"\n") + 1
+
+
+def _decode(data: bytes, uri: str, first_line: int) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + data.count(b"\n", 0, exc.start)
+        column = exc.start - data.rfind(b"\n", 0, exc.start)  # 1-based byte offset within the line
+        raise SourceDataError(f"{uri} line {line}: not valid UTF-8 ({exc.reason} at byte {column} of the line)") \
+            from None
