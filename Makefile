@@ -31,10 +31,11 @@ $(INSTANCE): | dagster_instance.yaml
 run: install sample $(INSTANCE)
 	$(BIN)/python -m sparkify_assets.run
 
-# Two workers: the suite is mostly waiting on runs and servers. Each test's time lands in test-artifacts/pytest.xml
-# (JUnit XML), so runs on different machines or loads can be compared test by test.
+# Two workers: the suite is mostly waiting on runs and servers. `--dist loadscope` keeps each module on one worker,
+# so a module's server (webserver, dagster dev, PostgreSQL) starts once, not once per worker that gets a share of it.
+# Each test's time lands in test-artifacts/pytest.xml (JUnit XML), so runs can be compared test by test.
 test: install
-	$(BIN)/python -m pytest -n 2 --durations=15 --junitxml=test-artifacts/pytest.xml
+	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=15 --junitxml=test-artifacts/pytest.xml
 
 # On the local sample (SPARKIFY_DATA_URL unset) the daily partitions end at the sample's last day, so the UI's
 # "Materialize all" offers the sample's days rather than every day up to today; SPARKIFY_END_DATE overrides.
