@@ -17,6 +17,7 @@ from dagster import (
 
 from sparkify_assets import settings
 from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
 from sparkify_assets.sql import checks as rules
 from sparkify_assets.sql.dialect import Dialect
@@ -56,7 +57,7 @@ def all_rules(d: Dialect) -> list[rules.Rule]:
     ]
 
 
-def build_rule_check(rule: rules.Rule) -> AssetChecksDefinition:
+def build_rule_check(rule: rules.Rule, d: Dialect) -> AssetChecksDefinition:
     reads = (rule.table, *(TABLES_BY_NAME[name] for name in rule.also_reads))
 
     @asset_check(
@@ -64,6 +65,7 @@ def build_rule_check(rule: rules.Rule) -> AssetChecksDefinition:
         name=rule.name,
         description=rule.description,
         blocking=True,
+        pool=warehouse_pool(d.name),
         additional_deps=list(rule.also_reads),
         partitions_def=daily_partitions if rule.windowed else None,
         metadata={"sql": MetadataValue.md(f"```sql\n{rule.offending}\n```")},
@@ -93,6 +95,7 @@ def build_staging_reconciliation(table: Table, d: Dialect) -> AssetChecksDefinit
         description=f"Every record the last load of {table.name} read is either in {table.name} or in "
         "rejected_records: nothing lost, nothing doubled.",
         blocking=True,
+        pool=warehouse_pool(d.name),
         partitions_def=daily_partitions if table.partition_column else None,
     )
     def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
@@ -125,6 +128,7 @@ def build_match_rate_check(d: Dialect) -> AssetChecksDefinition:
         description=f"Share of song plays matched to a song file; warns below {threshold:.0%} "
         "(SPARKIFY_MIN_SONG_MATCH_RATE). Plotted per load in the UI.",
         blocking=False,
+        pool=warehouse_pool(d.name),
         partitions_def=daily_partitions,
     )
     def _check(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
@@ -142,7 +146,7 @@ def build_match_rate_check(d: Dialect) -> AssetChecksDefinition:
 
 def build_checks(d: Dialect) -> Sequence[AssetChecksDefinition]:
     return [
-        *(build_rule_check(rule) for rule in all_rules(d)),
+        *(build_rule_check(rule, d) for rule in all_rules(d)),
         build_staging_reconciliation(STAGING_EVENTS, d),
         build_staging_reconciliation(STAGING_SONGS, d),
         build_match_rate_check(d),

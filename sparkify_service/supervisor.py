@@ -90,6 +90,8 @@ class Supervisor:
 
     def stop_all(self) -> None:
         """Stop the children, most recently started first, then whatever they left running."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         for child in reversed(self.children):
             _stop_group(child, self.log)
         self.children.clear()
