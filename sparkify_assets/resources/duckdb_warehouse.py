@@ -43,12 +43,15 @@ class DuckDBWarehouse(Warehouse):
     memory_limit: str = Field(default="1GB", description="DuckDB's memory_limit: beyond it, large loads spill to "
                               "disk instead of growing the process (DuckDB's own default is 80% of RAM).")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _shared: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """One connection for the whole run in this process: opening the file costs more than most queries."""
-        self._con = self._open()
+        """One connection for the whole run in this process (opening the file costs more than most queries),
+        opened at first use: a sensor given this resource that only peeks (read_if_available) takes no lock."""
+        self._shared = True
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self._shared = False
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -63,6 +66,8 @@ class DuckDBWarehouse(Warehouse):
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the run's connection (own transaction, own temp tables), or a fresh connection."""
+        if self._shared and self._con is None:
+            self._con = self._open()
         return self._con.cursor() if self._con is not None else self._open()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
@@ -100,6 +105,23 @@ class DuckDBWarehouse(Warehouse):
             return con.execute(sql, used_params(sql, params)).df()
         finally:
             con.close()
+
+    def read_if_available(self, sql: str, params: Params, table: Table) -> list[tuple[Any, ...]] | None:
+        """Read-only and without waiting: while a run writes the file, DuckDB refuses any other process (None)."""
+        path = Path(self.path).expanduser()
+        if self._con is None and not path.exists():
+            return []
+        try:
+            if self._con is not None:  # this process writes the file: read through its own connection
+                return self.fetchall(sql, params)
+            with duckdb.connect(str(path), read_only=True) as con:
+                return con.execute(sql, used_params(sql, params)).fetchall()
+        except duckdb.CatalogException:
+            return []  # the table is created by the first load
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                return None
+            raise
 
     # -- staging -------------------------------------------------------------------------------------------
 
