@@ -33,6 +33,7 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
 
     def __init__(self, inst_data=None) -> None:  # noqa: ANN001 (Dagster's ConfigurableClassData)
         super().__init__(inst_data=inst_data)
+        self._workers: dict[str, subprocess.Popen[bytes]] = {}  # run id -> worker this process started
         self._exit_codes: dict[str, int] = {}
 
     def launch_run(self, context: LaunchRunContext) -> None:
@@ -45,12 +46,14 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
         self._instance.add_run_tags(run.run_id, {WORKER_PID_TAG: str(worker.pid),
                                                  WORKER_HOST_TAG: socket.gethostname()})
         self._run_ids.add(run.run_id)
+        self._workers[run.run_id] = worker
         threading.Thread(target=self._reap, args=(run.run_id, worker), daemon=True,
                          name=f"reap-{run.run_id[:8]}").start()
 
     def _reap(self, run_id: str, worker: subprocess.Popen[bytes]) -> None:
         """Collect the worker's exit status, so it leaves no zombie and its death can be explained."""
         self._exit_codes[run_id] = worker.wait()
+        self._workers.pop(run_id, None)
 
     @property
     def supports_check_run_worker_health(self) -> bool:
@@ -66,8 +69,18 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
                                         f"this is {socket.gethostname()}: its process cannot be checked from here")
         if _is_worker_of(int(pid), run.run_id):
             return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=pid)
-        return CheckRunHealthResult(WorkerStatus.FAILED, _death_message(pid, host, self._exit_codes.get(run.run_id)),
+        return CheckRunHealthResult(WorkerStatus.FAILED, _death_message(pid, host, self._exit_code(run.run_id)),
                                     run_worker_id=pid)
+
+    def _exit_code(self, run_id: str) -> int | None:
+        """How a worker this process started ended (None for one started by an earlier daemon)."""
+        worker = self._workers.get(run_id)
+        if worker is not None:
+            try:
+                worker.wait(timeout=10)  # dead already: returns as soon as it is reaped, here or by _reap
+            except subprocess.TimeoutExpired:
+                pass
+        return self._exit_codes.get(run_id, worker.returncode if worker is not None else None)
 
     def terminate(self, run_id: str) -> bool:
         """Ask the worker to stop (SIGTERM, which Dagster's worker handles as an interrupt)."""
