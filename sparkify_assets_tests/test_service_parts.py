@@ -16,6 +16,7 @@ from dagster import DagsterInstance
 from dagster_postgres import PostgresRunStorage
 
 from sparkify_assets_tests.support.postgres import PgServer
+from sparkify_assets_tests.support.service import poll
 from sparkify_service.launcher import LocalProcessRunLauncher
 from sparkify_service.local_postgres import running_local_postgres
 from sparkify_service.serve import describe, instance_config
@@ -25,8 +26,8 @@ from sparkify_service.supervisor import MARKER_ENV, ChildDied, Supervisor
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 # A child that starts a grandchild in a session of its own (as the daemon starts run workers), then sleeps.
 PARENT = [sys.executable, "-c", "import subprocess, sys, time; "
-          "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True); "
-          "print(p.pid, flush=True); time.sleep(600)"]
+          "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True); "
+          "time.sleep(600)"]
 
 
 def alive(pid: int) -> bool:
@@ -67,19 +68,19 @@ def test_supervisor_stops_everything_when_a_child_dies_and_names_it() -> None:
     lines: list[str] = []
     supervisor = Supervisor(lines.append)
     sleeper = supervisor.start("sleeper", SLEEPER, os.environ)
-    parent = supervisor.start("parent", PARENT, os.environ | {"PYTHONUNBUFFERED": "1"})
-    supervisor.start("doomed", [sys.executable, "-c", "import sys; sys.exit(3)"], os.environ)
+    parent = supervisor.start("parent", PARENT, os.environ)
     try:
+        grandchild = poll(lambda: _grandchild_of(parent.process.pid, supervisor.marker), "the grandchild", 120)
+        supervisor.start("doomed", [sys.executable, "-c", "import sys; sys.exit(3)"], os.environ)
         with pytest.raises(ChildDied, match=r"doomed \(pid \d+\) exited with code 3"):
             supervisor.watch()
-        grandchild = _grandchild_of(parent.process.pid, supervisor.marker)
     finally:
         supervisor.stop_all()
     assert not alive(sleeper.process.pid) and not alive(parent.process.pid) and not alive(grandchild)
     assert any(f"stopping leftover process {grandchild}" in line for line in lines), lines
 
 
-def _grandchild_of(pid: int, marker: str) -> int:
+def _grandchild_of(pid: int, marker: str) -> int | None:
     """The session-less grandchild: a process carrying the supervisor's marker that is not a direct child."""
     needle = f"{MARKER_ENV}={marker}".encode()
     for entry in Path("/proc").glob("[0-9]*"):
@@ -90,7 +91,7 @@ def _grandchild_of(pid: int, marker: str) -> int:
             continue
         if needle in env and ppid == pid:
             return int(entry.name)
-    raise AssertionError("the grandchild was not found")
+    return None
 
 
 def test_local_postgres_keeps_data_and_password_across_restarts(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 MARKER_ENV = "SPARKIFY_SERVICE_INSTANCE"  # set in every child's environment; inherited by what they start
 GRACE_S = 20.0
 POLL_S = 0.2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 class Stop(Exception):
@@ -50,13 +51,15 @@ class Supervisor:
         self.log = log
         self.marker = uuid.uuid4().hex
         self.children: list[Child] = []
+        self._handles_signals = False
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: object) -> None:
             raise Stop(signum)
 
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in STOP_SIGNALS:
             signal.signal(sig, handler)
+        self._handles_signals = True
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> Child:
         process = subprocess.Popen(list(argv), env={**env, MARKER_ENV: self.marker}, cwd=cwd,
@@ -90,14 +93,16 @@ class Supervisor:
 
     def stop_all(self) -> None:
         """Stop the children, most recently started first, then whatever they left running."""
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        if self._handles_signals:
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         for child in reversed(self.children):
             _stop_group(child, self.log)
         self.children.clear()
-        for pid in _marked_processes(self.marker):
+        leftovers = _marked_processes(self.marker)
+        for pid in leftovers:
             self.log(f"stopping leftover process {pid}")
-            _stop_pid(pid)
+        _stop_pids(leftovers)
 
 
 def _stop_group(child: Child, log: Callable[[str], None]) -> None:
@@ -133,17 +138,19 @@ def _marked_processes(marker: str) -> list[int]:
     return found
 
 
-def _stop_pid(pid: int) -> None:
+def _stop_pids(pids: list[int]) -> None:
+    """SIGTERM to all, a grace period for all together, then SIGKILL to what is left."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
         deadline = time.monotonic() + GRACE_S
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
+        while (pids := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
             time.sleep(POLL_S)
+        if not pids:
+            return
 
 
 def _alive(pid: int) -> bool:

@@ -21,6 +21,7 @@ from sparkify_assets import loaded_versions
 from sparkify_assets.automation.cursor import Loaded, SourceCursor, plan_logs, songs_digest
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.partitions import daily_partitions
+from sparkify_assets.pools import ensure_pool_known
 from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.tables import ARTISTS, SONGS, STAGING_EVENTS, STAGING_SONGS
@@ -101,6 +102,8 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
             return SensorResult(skip_reason=SkipReason(f"no new or changed files under {source.uri(LOG_PREFIX)} "
                                                        f"or {source.uri(SONG_PREFIX)}"),
                                 cursor=plan.cursor.serialize())
+        if (instance := _instance(context)) is not None:
+            ensure_pool_known(instance, warehouse.kind)
         return SensorResult(run_requests=requests, cursor=plan.cursor.serialize())
 
     return source_files_sensor
