@@ -30,6 +30,7 @@ def test_dev_instance_config_is_valid_and_runs_one_warehouse_run_at_a_time(tmp_p
         assert not instance.telemetry_enabled
 
 
+@pytest.mark.filterwarnings("ignore::dagster.BetaWarning", "ignore::dagster.PreviewWarning")  # as definitions.py
 @pytest.mark.parametrize("engine", ["duckdb", "redshift"])
 def test_every_warehouse_step_is_in_the_pool_on_duckdb_and_none_on_redshift(engine: str) -> None:
     steps = [a for a in build_assets(engine) if isinstance(a, AssetsDefinition)]
