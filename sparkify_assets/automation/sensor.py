@@ -72,7 +72,8 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
                     context.log.info("song files changed; the warehouse is busy: asking again next tick")
         logs = source.list_objects(LOG_PREFIX)
         state = partition_state()
-        loaded = _logs_loaded(context, warehouse, [o for o in logs if cursor.is_new(o)])
+        loaded = _logs_loaded(context, warehouse, [o for o in logs if cursor.is_new(o)
+                                                   and (d := day_of_log_key(o.key)) and state(d) == "ok"])
         plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state, time.time(), loaded)
 
         requests = [
@@ -117,8 +118,9 @@ def _instance(context: SensorEvaluationContext) -> DagsterInstance | None:
 
 
 def _logs_loaded(context: SensorEvaluationContext, warehouse: Warehouse, new: list[SourceObject]) -> Loaded:
-    """Which of the new-looking log files are loaded in their current version: the instance's materializations
-    first (cheap), then the warehouse's own record for the rest (it knows loads by any instance)."""
+    """Which of the new-looking log files (of days that are partitions) are loaded in their current version: the
+    instance's materializations first (cheap), then the warehouse's own record for the rest (it knows loads by any
+    instance)."""
     candidates = [o for o in new if day_of_log_key(o.key) is not None]
     if not candidates:
         return Loaded()
