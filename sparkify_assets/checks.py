@@ -24,6 +24,7 @@ from dagster import (
 
 from sparkify_assets import settings
 from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.reporting import markdown_table
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
 from sparkify_assets.sql import checks as rules
@@ -160,7 +161,7 @@ def all_checks(d: Dialect) -> list[Check]:
     ]
 
 
-def build_asset_checks(table: Table, checks: Sequence[Check]) -> AssetChecksDefinition:
+def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect) -> AssetChecksDefinition:
     """Every check of one table in one step; the UI can still run any one of them alone."""
     by_key = {c.spec().key: c for c in checks}
 
@@ -169,6 +170,7 @@ def build_asset_checks(table: Table, checks: Sequence[Check]) -> AssetChecksDefi
         specs=[c.spec() for c in checks],
         description=f"The checks of {table.name}, evaluated in one step.",
         can_subset=True,
+        pool=warehouse_pool(d.name),
     )
     def _checks(context: AssetCheckExecutionContext, warehouse: Warehouse) -> Iterator[AssetCheckResult]:
         selected = [c for key, c in by_key.items() if key in context.selected_asset_check_keys]
@@ -196,4 +198,4 @@ def build_asset_checks(table: Table, checks: Sequence[Check]) -> AssetChecksDefi
 def build_checks(d: Dialect) -> Sequence[AssetChecksDefinition]:
     checks = all_checks(d)
     tables = [t for t in WAREHOUSE_TABLES if any(c.table == t for c in checks)]
-    return [build_asset_checks(t, [c for c in checks if c.table == t]) for t in tables]
+    return [build_asset_checks(t, [c for c in checks if c.table == t], d) for t in tables]

@@ -76,7 +76,8 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
         jobs=[DAILY_JOB, SONG_CATALOG_JOB],
         schedules=[build_daily_schedule(settings.schedule_hour(), DefaultScheduleStatus.RUNNING if schedule_on
                                         else DefaultScheduleStatus.STOPPED)],
-        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick()),
+        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick(),
+                                     settings.sensor_interval_seconds()),
                  *build_alert_sensors()],
         resources={"source": source, "warehouse": warehouse},
         executor=in_process_or_multiprocess_executor,

@@ -91,6 +91,14 @@ def sensor_max_runs_per_tick() -> int:
     return value
 
 
+def sensor_interval_seconds() -> int:
+    """SPARKIFY_SENSOR_INTERVAL_SECONDS: how often the daemon lists the source (default 30)."""
+    value = int(os.environ.get("SPARKIFY_SENSOR_INTERVAL_SECONDS") or 30)
+    if value < 1:
+        raise ValueError(f"SPARKIFY_SENSOR_INTERVAL_SECONDS must be at least 1, not {value}")
+    return value
+
+
 def retry_delay_seconds() -> float:
     """The first retry's delay; each later retry waits twice as long (with jitter)."""
     value = float(os.environ.get("SPARKIFY_RETRY_DELAY_SECONDS") or 30)

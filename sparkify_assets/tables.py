@@ -281,8 +281,28 @@ REJECTED_RECORDS = Table(
     design_note="EVEN: small, append-mostly.",
 )
 
+SOURCE_VERSIONS = Table(
+    name="source_versions",
+    description="What the staging tables were loaded from: one row per daily log file in staging_events (its key "
+    "and version, the S3 ETag or the file's modification time), and one row for staging_songs whose version is a "
+    "digest of every song file's key and version. The source sensor reads it, so a file already loaded in its "
+    "current version is not loaded again, whichever Dagster instance loaded it.",
+    columns=(
+        _c("target_table", "VARCHAR(64)", "Staging table the file was loaded into.", nullable=False),
+        _c("partition_key", "VARCHAR(10)", "Daily partition (YYYY-MM-DD) of a log file; null for the song files."),
+        _c("source_key", "VARCHAR(1024)", "Key of the file relative to the data root; 'song_data/' for the songs.",
+           nullable=False),
+        _c("version", "VARCHAR(128)", "Version loaded: S3 ETag or modification time in ns; the songs' digest.",
+           nullable=False),
+    ),
+    key=("target_table", "source_key"),
+    diststyle="ALL",
+    sortkey=("target_table", "partition_key"),
+    design_note="ALL: a few rows per day, read by key only.",
+)
+
 WAREHOUSE_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS, SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
-ALL_TABLES: tuple[Table, ...] = (*WAREHOUSE_TABLES, REJECTED_RECORDS)
+ALL_TABLES: tuple[Table, ...] = (*WAREHOUSE_TABLES, REJECTED_RECORDS, SOURCE_VERSIONS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 
 

@@ -1,22 +1,32 @@
-"""The instance `make dev` and `make run` use (dagster_instance.yaml, copied to DAGSTER_HOME): valid for this
-Dagster, and running queued runs one at a time, since the embedded DuckDB file takes one writer at a time."""
+"""The instances `make dev`/`make run` (dagster_instance.yaml) and `make serve` (dagster_service.yaml) use: valid
+for this Dagster, and holding the embedded warehouse's steps to one run at a time through a pool, which only the
+DuckDB definitions use."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from dagster import DagsterInstance
+import pytest
+from dagster import AssetsDefinition, DagsterInstance
+from dagster._core.instance.config import PoolGranularity
 from dagster._core.run_coordinator import QueuedRunCoordinator
+
+from sparkify_assets.assets import build_assets
+from sparkify_assets.checks import build_checks
+from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
+from sparkify_assets.sql.dialect import dialect_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_dev_instance_config_is_valid_and_runs_one_run_at_a_time(tmp_path: Path) -> None:
+def test_dev_instance_config_is_valid_and_runs_one_warehouse_run_at_a_time(tmp_path: Path) -> None:
     shutil.copy(ROOT / "dagster_instance.yaml", tmp_path / "dagster.yaml")
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
-        assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1
+        assert pools.pool_granularity == PoolGranularity.RUN
         assert not instance.telemetry_enabled
 
 
@@ -26,3 +36,13 @@ def test_dev_instance_runs_the_freshness_daemon(tmp_path: Path) -> None:
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.freshness_enabled
         assert "FRESHNESS_DAEMON" in instance.get_required_daemon_types()
+
+
+@pytest.mark.filterwarnings("ignore::dagster.BetaWarning", "ignore::dagster.PreviewWarning")  # as definitions.py
+@pytest.mark.parametrize("engine", ["duckdb", "redshift"])
+def test_every_warehouse_step_is_in_the_pool_on_duckdb_and_none_on_redshift(engine: str) -> None:
+    steps = [a for a in build_assets(engine) if isinstance(a, AssetsDefinition)]
+    steps += build_checks(dialect_for(engine))
+    assert len(steps) >= 30  # the 7 tables and every check
+    want = DUCKDB_WAREHOUSE_POOL if engine == "duckdb" else None
+    assert {s.node_def.name: s.node_def.pool for s in steps if s.node_def.pool != want} == {}

@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeR
 
 from sparkify_assets import freshness, reporting
 from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
 from sparkify_assets.retries import is_transient, retry_policy
 from sparkify_assets.sql.dialect import Dialect
@@ -74,6 +75,7 @@ def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str
         "code_version": code_version(table, sql),
         "metadata": asset_metadata(table, sql, dialect),
         "freshness_policy": freshness.policy_for(table),
+        "pool": warehouse_pool(kind),
     }
 
 

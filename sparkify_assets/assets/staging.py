@@ -5,7 +5,7 @@ import time
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from sparkify_assets import reporting
+from sparkify_assets import loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
 from sparkify_assets.assets.raw import log_data, song_data
 from sparkify_assets.resources.source import RawSource
@@ -30,9 +30,11 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         seconds = time.perf_counter() - started
         context.log.info(f"staging_events: {stats.read:,} records read, {stats.loaded:,} loaded, "
                          f"{stats.rejected:,} rejected in {seconds:.2f}s")
+        loaded_versions.record(warehouse, STAGING_EVENTS, {o.key: o.version for o in objects}, win.partition_keys)
         return MaterializeResult(metadata={
             **reporting.table_metadata(warehouse, STAGING_EVENTS, win, seconds),
             **reporting.load_metadata(stats, source.uri("log_data/")),
+            **loaded_versions.log_metadata(objects),
         })
 
     songs_ddl = [dialect.create_table(STAGING_SONGS)]
@@ -47,9 +49,12 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         stats = warehouse.stage_songs(source, objects, context.run.run_id)
         seconds = time.perf_counter() - started
         context.log.info(f"staging_songs: {stats.loaded:,} loaded, {stats.rejected:,} rejected in {seconds:.2f}s")
+        digest = loaded_versions.songs_digest(objects)
+        loaded_versions.record(warehouse, STAGING_SONGS, {loaded_versions.SONGS_KEY: digest} if digest else {})
         return MaterializeResult(metadata={
             **reporting.table_metadata(warehouse, STAGING_SONGS, None, seconds),
             **reporting.load_metadata(stats, source.uri("song_data/")),
+            loaded_versions.SONG_METADATA: digest,
         })
 
     return [staging_events, staging_songs]

@@ -14,14 +14,16 @@ dealt with in that exact version, so:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from sparkify_assets.loaded_versions import songs_digest
 from sparkify_assets.resources.source import SourceObject, day_of_log_key
+
+__all__ = ["DayBatch", "Loaded", "LogPlan", "SourceCursor", "plan_logs", "songs_digest"]
 
 LOOKBACK_SECONDS = 3600.0
 CURSOR_VERSION = 2
@@ -68,23 +70,38 @@ class DayBatch:
 
 
 @dataclass(frozen=True)
+class Loaded:
+    """What the warehouse is known to hold: key -> version; `complete` is False when it could not be asked."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    complete: bool = True
+
+
+@dataclass(frozen=True)
 class LogPlan:
     days: list[DayBatch]
     waiting: list[SourceObject]  # files of days whose partition does not exist yet (today's, usually)
     ignored: list[SourceObject]  # files that are no day's log file, or of a day outside the partitions
     deferred: int  # new files left for later ticks by the budget
     cursor: SourceCursor
+    already_loaded: list[SourceObject] = field(default_factory=list)  # in exactly this version: no run
+    unconfirmed: list[SourceObject] = field(default_factory=list)  # warehouse busy: asked again next tick
 
 
 def plan_logs(objects: Sequence[SourceObject], cursor: SourceCursor, budget: int,
-              partition_state: Callable[[date], str], now: float) -> LogPlan:
+              partition_state: Callable[[date], str], now: float, loaded: Loaded | None = None) -> LogPlan:
     """Which days to request this tick, oldest files first, at most `budget` days.
 
     partition_state(day) is 'ok', 'waiting' (not a partition yet) or 'out'; `now` is the clock (epoch seconds).
+    A file `loaded` holds in its current version is dealt with, without a run; while `loaded` is incomplete, the
+    files it does not confirm are held for the next tick rather than risk loading them twice.
     """
+    loaded = loaded or Loaded()
     new = sorted((o for o in objects if cursor.is_new(o)), key=lambda o: (o.modified, o.key))
     waiting: list[SourceObject] = []
     ignored: list[SourceObject] = []
+    already: list[SourceObject] = []
+    unconfirmed: list[SourceObject] = []
     days: dict[date, list[SourceObject]] = {}
     later: list[SourceObject] = []
     for i, obj in enumerate(new):
@@ -94,27 +111,24 @@ def plan_logs(objects: Sequence[SourceObject], cursor: SourceCursor, budget: int
             waiting.append(obj)
         elif state == "out":
             ignored.append(obj)
+        elif loaded.versions.get(obj.key) == obj.version:
+            already.append(obj)
+        elif not loaded.complete:
+            unconfirmed.append(obj)
         elif day in days or len(days) < budget:
             days.setdefault(day, []).append(obj)
         else:  # over budget: this file and every newer one are left for the next ticks
             later = new[i:]
             break
     floor = now - LOOKBACK_SECONDS
-    held = waiting + later
+    held = waiting + unconfirmed + later
     if held:  # just below the oldest file still to come, so it stays above the floor
         floor = min(floor, math.nextafter(min(o.modified for o in held), -math.inf))
     if cursor.floor is not None:
         floor = max(floor, cursor.floor)
-    done = [o for objs in days.values() for o in objs] + ignored
+    done = [o for objs in days.values() for o in objs] + ignored + already
     recent = dict(cursor.recent) | {o.key: (o.version, o.modified) for o in done}
     recent = {k: (v, m) for k, (v, m) in recent.items() if m > floor}
     batches = [DayBatch(day, tuple(objs)) for day, objs in sorted(days.items())]
-    return LogPlan(batches, waiting, ignored, len(later), SourceCursor(floor, recent, cursor.songs))
-
-
-def songs_digest(objects: Sequence[SourceObject]) -> str | None:
-    """One value that changes when any song file is added, removed or rewritten; None when there are none."""
-    if not objects:
-        return None
-    listing = "\n".join(f"{o.key}@{o.version}" for o in sorted(objects, key=lambda o: o.key))
-    return hashlib.sha256(listing.encode()).hexdigest()[:20]
+    return LogPlan(batches, waiting, ignored, len(later), SourceCursor(floor, recent, cursor.songs), already,
+                   unconfirmed)

@@ -6,6 +6,7 @@ from datetime import date
 
 from dagster import (
     AssetKey,
+    DagsterInstance,
     DagsterInvariantViolationError,
     DefaultSensorStatus,
     RunRequest,
@@ -16,10 +17,13 @@ from dagster import (
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from sparkify_assets.automation.cursor import SourceCursor, plan_logs, songs_digest
+from sparkify_assets import loaded_versions
+from sparkify_assets.automation.cursor import Loaded, SourceCursor, plan_logs, songs_digest
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.partitions import daily_partitions
-from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, day_of_log_key
+from sparkify_assets.pools import ensure_pool_known
+from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, SourceObject, day_of_log_key
+from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.tables import ARTISTS, SONGS, STAGING_EVENTS, STAGING_SONGS
 
 # What a song refresh rebuilds when no day has been loaded yet (songplays and time need a range of days).
@@ -53,14 +57,24 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
         description=f"Watches {LOG_PREFIX} and {SONG_PREFIX} of the source: one run per new or changed daily log "
         f"file (at most {max_runs_per_tick} per tick), and a song-catalogue refresh when song files change.",
     )
-    def source_files_sensor(context: SensorEvaluationContext, source: RawSource):
+    def source_files_sensor(context: SensorEvaluationContext, source: RawSource, warehouse: Warehouse):
         cursor = SourceCursor.parse(context.cursor)
         songs = [o for o in source.list_objects(SONG_PREFIX) if o.key.endswith(".json")]
         digest = songs_digest(songs)
         refresh_songs = digest is not None and digest != cursor.songs
+        if refresh_songs:
+            songs_loaded = _songs_loaded(context, warehouse, digest)
+            if songs_loaded is not False:
+                refresh_songs = False
+                if songs_loaded:  # already loaded in exactly this version: nothing to do
+                    cursor.songs = digest
+                else:
+                    context.log.info("song files changed; the warehouse is busy: asking again next tick")
         logs = source.list_objects(LOG_PREFIX)
         state = partition_state()
-        plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state, time.time())
+        loaded = _logs_loaded(context, warehouse, [o for o in logs if cursor.is_new(o)
+                                                   and (d := day_of_log_key(o.key)) and state(d) == "ok"])
+        plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state, time.time(), loaded)
 
         requests = [
             RunRequest(job_name=DAILY_JOB.name, partition_key=batch.day.isoformat(), run_key=batch.run_key,
@@ -77,15 +91,56 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
         if plan.waiting:
             context.log.info(f"{len(plan.waiting)} file(s) wait for their day to end: "
                              + ", ".join(source.uri(o.key) for o in plan.waiting[:3]))
+        if plan.already_loaded:
+            context.log.info(f"{len(plan.already_loaded)} file(s) already loaded in their current version: "
+                             + ", ".join(source.uri(o.key) for o in plan.already_loaded[:3]))
+        if plan.unconfirmed:
+            context.log.info(f"{len(plan.unconfirmed)} new or changed file(s) wait for the warehouse to be "
+                             "readable (a run is writing it) to check whether they are loaded already")
         if plan.deferred:
             context.log.info(f"{plan.deferred} new file(s) left for the next ticks ({max_runs_per_tick} runs a tick)")
         if not requests:
             return SensorResult(skip_reason=SkipReason(f"no new or changed files under {source.uri(LOG_PREFIX)} "
                                                        f"or {source.uri(SONG_PREFIX)}"),
                                 cursor=plan.cursor.serialize())
+        if (instance := _instance(context)) is not None:
+            ensure_pool_known(instance, warehouse.kind)
         return SensorResult(run_requests=requests, cursor=plan.cursor.serialize())
 
     return source_files_sensor
+
+
+def _instance(context: SensorEvaluationContext) -> DagsterInstance | None:
+    try:
+        return context.instance
+    except DagsterInvariantViolationError:  # evaluated without an instance (a bare unit test)
+        return None
+
+
+def _logs_loaded(context: SensorEvaluationContext, warehouse: Warehouse, new: list[SourceObject]) -> Loaded:
+    """Which of the new-looking log files (of days that are partitions) are loaded in their current version: the
+    instance's materializations first (cheap), then the warehouse's own record for the rest (it knows loads by any
+    instance)."""
+    candidates = [o for o in new if day_of_log_key(o.key) is not None]
+    if not candidates:
+        return Loaded()
+    instance = _instance(context)
+    days = {d.isoformat() for o in candidates if (d := day_of_log_key(o.key))}
+    known = loaded_versions.loaded_in_instance(instance, days) if instance else {}
+    unknown = [o.key for o in candidates if known.get(o.key) != o.version]
+    held = loaded_versions.loaded_in_warehouse(warehouse, unknown)
+    if held is None:
+        return Loaded(known, complete=False)
+    return Loaded(known | held)
+
+
+def _songs_loaded(context: SensorEvaluationContext, warehouse: Warehouse, digest: str) -> bool | None:
+    """Whether the song files are loaded in exactly this version; None when the warehouse cannot tell now."""
+    instance = _instance(context)
+    if instance is not None and loaded_versions.songs_loaded_in_instance(instance) == digest:
+        return True
+    held = loaded_versions.loaded_in_warehouse(warehouse, [loaded_versions.SONGS_KEY])
+    return None if held is None else held.get(loaded_versions.SONGS_KEY) == digest
 
 
 def _loaded_days(context: SensorEvaluationContext) -> set[str]:

@@ -60,12 +60,15 @@ class DuckDBWarehouse(Warehouse):
     read_chunk_bytes: int = Field(default=CHUNK_BYTES, description="How much of a log file is read and split at "
                                   "a time: memory per file stays about this, whatever the file's size.")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _shared: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """One connection for the whole run in this process: opening the file costs more than most queries."""
-        self._con = self._open()
+        """One connection for the whole run in this process (opening the file costs more than most queries),
+        opened at first use: a sensor given this resource that only peeks (read_if_available) takes no lock."""
+        self._shared = True
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self._shared = False
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -80,6 +83,8 @@ class DuckDBWarehouse(Warehouse):
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the run's connection (own transaction, own temp tables), or a fresh connection."""
+        if self._shared and self._con is None:
+            self._con = self._open()
         return self._con.cursor() if self._con is not None else self._open()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
@@ -115,6 +120,23 @@ class DuckDBWarehouse(Warehouse):
         with closing(con), self._resource_errors():
             cursor = con.execute(sql, used_params(sql, params))
             return [c[0] for c in cursor.description or []], cursor.fetchall()
+
+    def read_if_available(self, sql: str, params: Params, table: Table) -> list[tuple[Any, ...]] | None:
+        """Read-only and without waiting: while a run writes the file, DuckDB refuses any other process (None)."""
+        path = Path(self.path).expanduser()
+        if self._con is None and not path.exists():
+            return []
+        try:
+            if self._con is not None:  # this process writes the file: read through its own connection
+                return self.fetchall(sql, params)
+            with duckdb.connect(str(path), read_only=True) as con:
+                return con.execute(sql, used_params(sql, params)).fetchall()
+        except duckdb.CatalogException:
+            return []  # the table is created by the first load
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                return None
+            raise
 
     # -- staging -------------------------------------------------------------------------------------------
 

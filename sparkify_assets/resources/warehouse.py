@@ -115,6 +115,15 @@ class Warehouse(ConfigurableResource, ABC):
         with self.transaction() as session:
             return session.fetchall(sql, params)
 
+    def read_if_available(self, sql: str, params: Params, table: Table) -> list[tuple[Any, ...]] | None:
+        """A small read for a sensor, which must not wait on the warehouse: None when it cannot be read right now.
+
+        `table` is created when missing (nothing loaded yet reads as no rows).
+        """
+        with self.transaction() as session:
+            self.ensure_tables(session, (table,))
+            return session.fetchall(sql, params)
+
     def ensure_tables(self, session: Session, tables: Sequence[Table]) -> None:
         for table in tables:
             session.execute(self.dialect.create_table(table))

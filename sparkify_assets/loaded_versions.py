@@ -1,0 +1,110 @@
+"""What each staging load read, as key -> version, recorded in two places the source sensor can ask:
+
+- the staging asset's materialization metadata (`source_versions` for log files, `source_digest` for the song
+  files): cheap to read from the instance, but only the instance that ran the load knows it;
+- the warehouse table `source_versions`, written after each load: what the warehouse holds, whichever instance
+  loaded it (`make run` records in data/dagster_home, `make serve` in PostgreSQL).
+
+The warehouse row is written after the load commits, in its own transaction: a worker dying in between leaves the
+load without its row, so the file is loaded once more (loads are idempotent); never the other way round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
+
+from sparkify_assets.resources.source import SONG_PREFIX, SourceObject, day_of_log_key
+from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.sql.dialect import Dialect, column_list, q
+from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS, Table
+
+LOG_METADATA = "source_versions"  # staging_events: JSON {key: version} of the files the load read
+SONG_METADATA = "source_digest"  # staging_songs: songs_digest() of the song files the load read
+SONGS_KEY = SONG_PREFIX  # the one source_versions row of staging_songs
+
+
+def songs_digest(objects: Sequence[SourceObject]) -> str | None:
+    """One value that changes when any song file is added, removed or rewritten; None when there are none."""
+    if not objects:
+        return None
+    listing = "\n".join(f"{o.key}@{o.version}" for o in sorted(objects, key=lambda o: o.key))
+    return hashlib.sha256(listing.encode()).hexdigest()[:20]
+
+
+# -- recording (by the staging assets) --------------------------------------------------------------------------
+
+
+def log_metadata(objects: Sequence[SourceObject]) -> dict[str, MetadataValue]:
+    return {LOG_METADATA: MetadataValue.json({o.key: o.version for o in objects})}
+
+
+def record(warehouse: Warehouse, table: Table, versions: dict[str, str], days: Sequence[str] = ()) -> None:
+    """Replace what `table` was loaded from (for a daily table: within `days`) by `versions`."""
+    d = warehouse.dialect
+    params: dict[str, object] = {"target_table": table.name}
+    where = f"{q('target_table')} = {d.param('target_table')}"
+    if days:
+        params |= {"first_day": days[0], "last_day": days[-1]}
+        where += f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
+    rows = []
+    for i, (key, version) in enumerate(sorted(versions.items())):
+        day = day_of_log_key(key)
+        params |= {f"k{i}": key, f"v{i}": version, f"p{i}": day.isoformat() if day else None}
+        rows.append(f"({d.param('target_table')}, {_param(d, f'p{i}')}, {d.param(f'k{i}')}, {d.param(f'v{i}')})")
+    statements = [f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {where}"]
+    if rows:
+        statements.append(f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
+                          f"VALUES {', '.join(rows)}")
+    warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
+
+
+def _param(d: Dialect, name: str) -> str:
+    """A parameter typed as text, so an all-null column of values still binds on every engine."""
+    return f"CAST({d.param(name)} AS VARCHAR(10))"
+
+
+# -- looking up (by the source sensor) ---------------------------------------------------------------------------
+
+
+def loaded_in_instance(instance: DagsterInstance, days: Iterable[str]) -> dict[str, str]:
+    """key -> version of the log files the latest staging_events materialization of each day read."""
+    wanted = set(days)
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(AssetKey(STAGING_EVENTS.name), asset_partitions=sorted(wanted)), limit=10 * len(wanted)
+    ).records
+    for record in records:  # newest first
+        event = record.asset_materialization
+        if event is None or event.partition in seen:
+            continue
+        seen.add(event.partition)
+        versions = event.metadata.get(LOG_METADATA)
+        for key, version in (versions.value if versions is not None else {}).items():
+            if day_of_log_key(key) is not None and day_of_log_key(key).isoformat() == event.partition:
+                found[key] = version
+    return found
+
+
+def songs_loaded_in_instance(instance: DagsterInstance) -> str | None:
+    """The song digest the latest staging_songs materialization read."""
+    event = instance.get_latest_materialization_event(AssetKey(STAGING_SONGS.name))
+    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    return meta[SONG_METADATA].value if SONG_METADATA in meta else None
+
+
+def loaded_in_warehouse(warehouse: Warehouse, keys: Sequence[str]) -> dict[str, str] | None:
+    """key -> version the warehouse holds for `keys` (log keys, or SONGS_KEY); None when it cannot be read now."""
+    if not keys:
+        return {}
+    d = warehouse.dialect
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    sql = (f"SELECT {q('source_key')}, {q('version')} FROM {q(SOURCE_VERSIONS.name)} "
+           f"WHERE {q('source_key')} IN ({', '.join(d.param(k) for k in params)})")
+    rows = warehouse.read_if_available(sql, params, SOURCE_VERSIONS)
+    return None if rows is None else {key: version for key, version in rows}

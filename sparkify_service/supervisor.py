@@ -1,0 +1,165 @@
+"""A small process supervisor: children in their own process groups, stopped together.
+
+Each child runs in its own session, so a terminal's Ctrl-C reaches only the supervisor, which then stops every
+child in order (SIGTERM to its group, SIGKILL after a grace period). When one child dies on its own, the others
+are stopped too and the supervisor exits non-zero naming the one that died: a half-running service is worse than
+a stopped one. Processes the children start outside their groups (run workers, in sessions of their own) carry a
+marker in their environment and are swept at the end, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MARKER_ENV = "SPARKIFY_SERVICE_INSTANCE"  # set in every child's environment; inherited by what they start
+GRACE_S = 20.0
+POLL_S = 0.2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Stop(Exception):
+    """A stop signal arrived (SIGTERM, SIGINT, SIGHUP)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class ChildDied(Exception):
+    def __init__(self, name: str, pid: int, code: int) -> None:
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+        super().__init__(f"{name} (pid {pid}) {how}")
+        self.name = name
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+class Supervisor:
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.marker = uuid.uuid4().hex
+        self.children: list[Child] = []
+        self._handles_signals = False
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: object) -> None:
+            raise Stop(signum)
+
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, handler)
+        self._handles_signals = True
+
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> Child:
+        process = subprocess.Popen(list(argv), env={**env, MARKER_ENV: self.marker}, cwd=cwd,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        child = Child(name, process)
+        self.children.append(child)
+        self.log(f"started {name} (pid {process.pid})")
+        return child
+
+    def check(self) -> None:
+        """Raise ChildDied if any child has exited."""
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                raise ChildDied(child.name, child.process.pid, code)
+
+    def wait_until(self, ready: Callable[[], bool], what: str, limit_s: float) -> None:
+        """Poll `ready` while watching the children; the limit only guards against a hang."""
+        deadline = time.monotonic() + limit_s
+        while not ready():
+            self.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} not ready after {limit_s:.0f}s")
+            time.sleep(POLL_S)
+
+    def watch(self) -> None:
+        """Block until a child dies (raises ChildDied) or a stop signal arrives (raises Stop)."""
+        while True:
+            self.check()
+            time.sleep(POLL_S)
+
+    def stop_all(self) -> None:
+        """Stop the children, most recently started first, then whatever they left running."""
+        if self._handles_signals:
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        for child in reversed(self.children):
+            _stop_group(child, self.log)
+        self.children.clear()
+        leftovers = _marked_processes(self.marker)
+        for pid in leftovers:
+            self.log(f"stopping leftover process {pid}")
+        _stop_pids(leftovers)
+
+
+def _stop_group(child: Child, log: Callable[[str], None]) -> None:
+    process = child.process
+    if process.poll() is None:
+        log(f"stopping {child.name} (pid {process.pid})")
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(GRACE_S)
+        except subprocess.TimeoutExpired:
+            log(f"{child.name} did not stop in {GRACE_S:.0f}s: killing it")
+    _signal_group(process.pid, signal.SIGKILL)  # the group can outlive its leader
+    process.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Live processes whose environment carries our marker (Linux /proc; elsewhere none are found)."""
+    needle = f"{MARKER_ENV}={marker}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0") and int(entry.name) != os.getpid():
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _stop_pids(pids: list[int]) -> None:
+    """SIGTERM to all, a grace period for all together, then SIGKILL to what is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + GRACE_S
+        while (pids := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        if not pids:
+            return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def log_line(message: str) -> None:
+    print(f"sparkify serve: {message}", file=sys.stderr, flush=True)
