@@ -19,7 +19,7 @@ import pytest
 from sparkify_assets.resources.source import log_key
 from sparkify_assets_tests.support.dagster_dev import running_dagster_dev
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
-from sparkify_assets_tests.support.webserver import LAUNCH_RUN, REPOSITORY_QUERY, GraphQLError, Webserver
+from sparkify_assets_tests.support.webserver import REPOSITORY_QUERY, Webserver, launch_run
 
 pytestmark = pytest.mark.slow
 
@@ -41,18 +41,7 @@ query($selector: SensorSelector!) {
 
 def launch_daily_run(server: Webserver, day: str) -> str:
     """What the schedule launches: the daily_logs job for one day. Returns the run id."""
-    (repo,) = server.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
-    params = {
-        "selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
-                     "pipelineName": "daily_logs"},
-        "mode": "default",
-        "runConfigData": {},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
-    }
-    result = server.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
-    if result["__typename"] != "LaunchRunSuccess":
-        raise GraphQLError(f"launchRun: {result}\n{server.log_tail()}")
-    return result["run"]["runId"]
+    return launch_run(server, "daily_logs", day)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sparkify_assets_tests.support.processes import die_with_parent
+from sparkify_assets_tests.support.webserver import answers
+
 T = TypeVar("T")
 START_LIMIT_S = 300.0  # hang guards sized for a busy 2-core machine; they time nothing
 STOP_LIMIT_S = 120.0
@@ -61,24 +64,16 @@ def poll(read: Callable[[], T], what: str, limit_s: float, service: Service | No
     return value
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @contextmanager
 def running_service(env: dict[str, str], home: Path, port: int, log_path: Path) -> Iterator[Service]:
     """The supervisor with `env` on top of ours; waits until the webserver answers; always stopped."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "sparkify_service"], env={**os.environ, **env},
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=die_with_parent())  # noqa: PLW1509
     service = Service(process, f"http://127.0.0.1:{port}", home, log_path)
     try:
-        poll(lambda: _answers(service.url), "webserver answer", START_LIMIT_S, service)
+        poll(lambda: answers(service.url), "webserver answer", START_LIMIT_S, service)
         yield service
     finally:
         try:

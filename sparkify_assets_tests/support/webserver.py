@@ -108,7 +108,8 @@ class Webserver:
             time.sleep(0.5)
 
 
-def _ready(url: str) -> bool:
+def answers(url: str) -> bool:
+    """The Dagster webserver at `url` answers /server_info."""
     try:
         with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
             return response.status == 200
@@ -134,6 +135,43 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=STOP_LIMIT_S)
 
 
+def server_env(home: Path, env: dict[str, str]) -> dict[str, str]:
+    """This process's environment with the test's instance, the embedded warehouse and the project importable."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "SPARKIFY_WAREHOUSE": "duckdb",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        **env,
+    }
+
+
+@contextmanager
+def serving(cmd: list[str], workdir: Path, env: dict[str, str], port: int, what: str,
+            limit_s: float = STARTUP_LIMIT_S) -> Iterator[Webserver]:
+    """Start a Dagster UI process (`cmd`, listening on `port`) in its own process group, dying with this test
+    process; wait until it answers; always stop it and everything it started."""
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / f"{what.replace(' ', '_')}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 (a prctl only)
+        )
+    server = Webserver(url=url, process=process, log_path=log_path, env=env)
+    try:
+        deadline = time.monotonic() + limit_s
+        while not answers(url):
+            if process.poll() is not None:
+                raise RuntimeError(f"{what} exited with {process.returncode}\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not answer in {limit_s:.0f}s\n{server.log_tail()}")
+            time.sleep(0.25)
+        yield server
+    finally:
+        _stop(process)
+
+
 @contextmanager
 def running_webserver(workdir: Path, env: dict[str, str]) -> Iterator[Webserver]:
     """`dagster-webserver -w workspace.yaml` on a free 127.0.0.1 port, with `env` on top of this process's own.
@@ -142,44 +180,11 @@ def running_webserver(workdir: Path, env: dict[str, str]) -> Iterator[Webserver]
     """
     home = workdir / "dagster_home"
     write_instance_config(home)
-    full_env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "SPARKIFY_WAREHOUSE": "duckdb",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-        **env,
-    }
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "webserver.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "dagster_webserver",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "-w",
-        str(ROOT / "workspace.yaml"),
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509 (a prctl only)
-        )
-    server = Webserver(url=url, process=process, log_path=log_path, env=full_env)
-    try:
-        deadline = time.monotonic() + STARTUP_LIMIT_S
-        while not _ready(url):
-            if process.poll() is not None:
-                raise RuntimeError(f"dagster-webserver exited with {process.returncode}\n{server.log_tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"dagster-webserver did not answer in {STARTUP_LIMIT_S:.0f}s\n{server.log_tail()}")
-            time.sleep(0.25)
+    cmd = [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port),
+           "-w", str(ROOT / "workspace.yaml")]
+    with serving(cmd, workdir, server_env(home, env), port, "dagster-webserver") as server:
         yield server
-    finally:
-        _stop(process)
 
 
 REPOSITORY_QUERY = """
@@ -212,25 +217,16 @@ mutation($params: ExecutionParams!) {
 IMPLICIT_ASSET_JOB = "__ASSET_JOB"
 
 
-def launch_partition_run(server: Webserver, partition: str) -> str:
-    """What the UI's Materialize button launches for one partition: every materializable asset and every check
-    in the implicit asset job, tagged with the partition. Returns the run id."""
+def launch_run(server: Webserver, job: str, partition: str, **selection: Any) -> str:
+    """launchRun of `job` for one partition (the tag the UI and the schedule set), with an optional asset and
+    check selection (`assetSelection`, `assetCheckSelection`). Returns the run id."""
     (repo,) = server.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
-    nodes = server.graphql(MATERIALIZABLE_QUERY)["assetNodes"]
-    assets = [n["assetKey"] for n in nodes if n["isMaterializable"]]
-    checks = [
-        {"assetKey": n["assetKey"], "name": c["name"]}
-        for n in nodes
-        if n["isMaterializable"]
-        for c in n["assetChecksOrError"].get("checks", [])
-    ]
     params = {
         "selector": {
             "repositoryLocationName": repo["location"]["name"],
             "repositoryName": repo["name"],
-            "pipelineName": IMPLICIT_ASSET_JOB,
-            "assetSelection": assets,
-            "assetCheckSelection": checks,
+            "pipelineName": job,
+            **selection,
         },
         "mode": "default",
         "runConfigData": {},
@@ -240,6 +236,20 @@ def launch_partition_run(server: Webserver, partition: str) -> str:
     if result["__typename"] != "LaunchRunSuccess":
         raise GraphQLError(f"launchRun: {result}\n{server.log_tail()}")
     return result["run"]["runId"]
+
+
+def launch_partition_run(server: Webserver, partition: str) -> str:
+    """What the UI's Materialize button launches for one partition: every materializable asset and every check
+    in the implicit asset job, tagged with the partition. Returns the run id."""
+    nodes = server.graphql(MATERIALIZABLE_QUERY)["assetNodes"]
+    assets = [n["assetKey"] for n in nodes if n["isMaterializable"]]
+    checks = [
+        {"assetKey": n["assetKey"], "name": c["name"]}
+        for n in nodes
+        if n["isMaterializable"]
+        for c in n["assetChecksOrError"].get("checks", [])
+    ]
+    return launch_run(server, IMPLICIT_ASSET_JOB, partition, assetSelection=assets, assetCheckSelection=checks)
 
 
 RUN_FAILURES = """
