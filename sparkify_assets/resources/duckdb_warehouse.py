@@ -13,7 +13,7 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks
+from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
     DayWindow,
@@ -59,6 +59,9 @@ class DuckDBWarehouse(Warehouse):
                               "default is 80% of RAM).")
     read_chunk_bytes: int = Field(default=CHUNK_BYTES, description="How much of a log file is read and split at "
                                   "a time: memory per file stays about this, whatever the file's size.")
+    fast_path: bool = Field(default=True, description="Load log files that are entirely valid through one typed "
+                            "read_json scan; a file where that scan finds any problem (or cannot prove it has none) "
+                            "is checked record by record. False checks every file record by record (same tables).")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _shared: bool = PrivateAttr(default=False)
 
@@ -106,14 +109,19 @@ class DuckDBWarehouse(Warehouse):
     def transaction(self) -> Iterator[DuckSession]:
         """One transaction; running out of memory or disk in it fails as a WarehouseResourceError."""
         con = self._connect()
-        with closing(con), self._resource_errors():
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield DuckSession(con)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with closing(con), self._resource_errors(), self._begin(con) as session:
+            yield session
+
+    @staticmethod
+    @contextmanager
+    def _begin(con: duckdb.DuckDBPyConnection) -> Iterator[DuckSession]:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield DuckSession(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
     def fetch_table(self, sql: str, params: Params = None) -> Rows:
         con = self._connect()
@@ -142,22 +150,79 @@ class DuckDBWarehouse(Warehouse):
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
+        """Entirely valid files through one typed scan (`_read_fast`), the others record by record; one
+        transaction replaces the window's rows with both. The scan runs before the transaction: a file it
+        cannot read (an error aborts a DuckDB transaction) simply goes to the per-record path."""
         bounds = {d: DayWindow((d,)).params for d in window.days}
         files = [
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
             for o in objects if (day := day_of_log_key(o.key)) is not None
         ]
+        with source.local_files(objects) as paths:
+            con = self._connect()
+            with closing(con), self._resource_errors():
+                s = DuckSession(con)
+                self._load_files(s, files, paths)
+                fast = self._read_fast(s, [o.key for o, *_ in files], paths) if self.fast_path else {}
+                with self._begin(con) as s:
+                    self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
+                    self._classify_events(s, [o for o, *_ in files], paths, source, fast)
+                    self._fail_files_without_json(s, source)
+                    return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects),
+                                         len(objects), fast=fast)
+
+    def _read_fast(self, s: DuckSession, keys: list[str], paths: dict[str, Path]) -> dict[str, int]:
+        """The files one read_json scan loads exactly as the per-record path would: {source_key: first ordinal}.
+
+        A file qualifies when its bytes are plain (`plain_line_count`), the scan reads it without error, gives one
+        row per line (so no blank line shifts the numbering), no rule fails on any record, and no record's typed
+        values equal another's (a possible exact copy). Anything else, the per-record path decides."""
+        lines = {k: n for k in keys if (n := plain_line_count(paths[k]))}
+        if not lines:
+            return {}
+        params = {"columns": duckdb_json.fast_read_columns(STAGING_EVENTS)}
+        read = duckdb_json.fast_read_sql
+        try:
+            s.execute(read(STAGING_EVENTS, create=True), {**params, "paths": [str(paths[k]) for k in lines]})
+        except duckdb.Error:  # some file the scan cannot read: scan them one by one, keep those it can
+            created = False
+            for k in list(lines):
+                try:
+                    s.execute(read(STAGING_EVENTS, create=not created), {**params, "paths": [str(paths[k])]})
+                    created = True
+                except duckdb.Error:
+                    del lines[k]
+            if not created:
+                return {}
+        return {key: first for key, rows, first, last, bad, repeated in s.fetchall(duckdb_json.fast_files_sql())
+                if rows == lines.get(key) and last - first + 1 == rows and not bad and not repeated}
+
+    def _classify_events(self, s: DuckSession, objects: list[SourceObject], paths: dict[str, Path],
+                         source: RawSource, fast: dict[str, int]) -> None:
+        """`_classified` for every file not in `fast`, record by record; `fast` loses any file holding a record
+        whose values equal one of those (only the texts can tell whether it is an exact copy), until none does."""
         records = """
   SELECT l.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, l.line_number, l.text
   FROM _lines l JOIN _files f ON f.source_key = l.source_key"""
-        with source.local_files(objects) as paths, self.transaction() as s:
-            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
-            self._load_files(s, files, paths)
-            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in files])
-            self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths, source)
-            s.execute("DROP TABLE _lines")
-            self._fail_files_without_json(s, source)
-            return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
+        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
+        s.execute("CREATE TEMP TABLE _fast_files (source_key VARCHAR, first_ordinal BIGINT)")
+        if fast:
+            s.execute("INSERT INTO _fast_files SELECT unnest($keys), unnest($firsts)",
+                      {"keys": list(fast), "firsts": list(fast.values())})
+        slow = [o for o in objects if o.key not in fast]
+        while True:
+            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o in slow])
+            self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths,
+                           source)
+            moved = {k for (k,) in s.fetchall(duckdb_json.fast_copies_sql(STAGING_EVENTS))} if fast else set()
+            if not moved:
+                break
+            for key in moved:
+                del fast[key]
+            s.execute("DELETE FROM _fast_files WHERE list_contains($keys, source_key)", {"keys": sorted(moved)})
+            s.execute("DROP TABLE _classified")
+            slow = [o for o in objects if o.key in moved]
+        s.execute("DROP TABLE _lines")
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
         files = [(o, None, None, None) for o in objects]
@@ -185,12 +250,11 @@ class DuckDBWarehouse(Warehouse):
             "hi": [hi for _, _, _, hi in files]})
 
     def _load_lines(self, s: DuckSession, files: list[tuple[str, Path, str]]) -> None:
-        """Every non-blank line of the files into `_lines`, numbered, read chunk by chunk (any file size).
+        """Every non-blank line of the files appended to `_lines`, numbered, read chunk by chunk (any file size).
 
         DuckDB splits each chunk; trimming is done only where there is something to trim (a BOM on line 1, a CR,
         a leading blank): trim functions cost microseconds per line. The table spills to disk beyond the memory
         limit, so memory stays bounded whatever the size of a file or a load."""
-        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
         insert = f"""INSERT INTO _lines
 SELECT $key, line_number, text FROM (
   SELECT line_number, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS text
@@ -245,7 +309,7 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
             raise SourceDataError(f"not JSON lines (no line parses as JSON): {detail}")
 
     def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
-                 nbytes: int, nfiles: int) -> LoadStats:
+                 nbytes: int, nfiles: int, fast: dict[str, int] | None = None) -> LoadStats:
         params = {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
         if window:
             params |= {"first_day": window.partition_keys[0], "last_day": window.partition_keys[-1]}
@@ -259,7 +323,16 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
             "FROM _classified")
         sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified WHERE reason IS NOT NULL "
                             "ORDER BY source_key, line_number LIMIT 10")
-        for temp in ("_classified", "_files"):
-            s.execute(f"DROP TABLE {temp}")
+        temps = ["_classified", "_files"]
+        if fast:  # every row of a fast file is valid: all loaded
+            s.execute(duckdb_json.insert_fast_sql(table))
+            ((fast_rows,),) = s.fetchall(f"SELECT count(*) FROM {duckdb_json.FAST_TABLE} JOIN _fast_files USING "
+                                         "(source_key)")
+            read, loaded = read + fast_rows, loaded + fast_rows
+        if fast is not None:
+            temps += ["_fast_files", duckdb_json.FAST_TABLE]
+        for temp in temps:
+            s.execute(f"DROP TABLE IF EXISTS {temp}")
         return LoadStats(files=nfiles, bytes=nbytes, read=read, loaded=loaded, rejected=rejected,
-                         sample_rejects=[(k, n, r) for k, n, r in sample])
+                         sample_rejects=[(k, n, r) for k, n, r in sample],
+                         fast_files=len(fast) if fast is not None else None)

@@ -15,11 +15,12 @@ RAW_TEXT_CHARS = 4000
 MAX_EPOCH_MS = 4102444800000  # 2100-01-01: anything later is a corrupt timestamp, not an event
 
 
-def _fields(col: Column, i: int) -> list[str]:
+def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     """Per-field values computed once per record (DuckDB does not share them between the rules' conditions):
-    the field's JSON `j`, its JSON type `t`, its string content `s` and its typed value `x` (NULL if invalid)."""
-    j = f"v[{i}]"
-    out = [f"{j} AS j{i}", f"json_type({j}) AS t{i}"]
+    its JSON type `t` (from its JSON `j{i}`), its string content `s` and its typed value `x` (NULL if invalid).
+    Both paths compute the typed values with these same expressions from the same JSON text."""
+    j = f"j{i}"
+    out = [f"json_type({j}) AS t{i}"] if with_type else []
     kind = col.json_kind
     if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
         out.append(f"({j} ->> '$') AS s{i}")
@@ -53,6 +54,26 @@ def _type_error(col: Column, i: int) -> str:
     raise ValueError(kind)
 
 
+def _fast_type_ok(col: Column, i: int) -> str:
+    """SQL condition that implies `_type_error` is false, read off the JSON text `j` alone (no json_type parse).
+
+    `j` is the field's JSON as DuckDB serialises it (the same text `json_extract` gives): a string starts with a
+    quote, a number with a digit or '-', an integer is exactly the decimal text of its typed value. Where this
+    cannot tell (a JSON integer as a numeric id), it says no and the file is checked record by record."""
+    j, absent = f"j{i}", f"j{i} IS NULL OR j{i} = 'null'"
+    kind = col.json_kind
+    if kind is JsonKind.STRING:
+        return f"{absent} OR starts_with({j}, '\"')"
+    if kind is JsonKind.NUMBER:
+        return f"{absent} OR left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+    if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
+        return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR)"
+    if kind is JsonKind.NUMERIC_ID:
+        s = f"s{i}"
+        return f"{absent} OR (starts_with({j}, '\"') AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
+    raise ValueError(kind)
+
+
 def _expected(col: Column) -> str:
     return {
         JsonKind.STRING: "a string",
@@ -79,6 +100,36 @@ def _found(v: str) -> str:
     return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
 
 
+def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
+                 fast: bool) -> list[tuple[str, str]]:
+    """The per-field rules, in the order their reasons take precedence: required fields, then each field's type
+    and value. `fast` states the type rules on the JSON text (`_fast_type_ok`, which may only say no where
+    `_type_error` would not); the required and value rules are the same conditions on both paths."""
+    rules: list[tuple[str, str]] = []
+    for c in cols:
+        if not c.nullable:
+            i = idx[c.name]
+            missing = f"j{i} IS NULL OR j{i} = 'null'" if fast else f"j{i} IS NULL OR t{i} = 'NULL'"
+            rules.append((missing, _literal(f"missing required field {c.json_field}")))
+    for c in cols:
+        i = idx[c.name]
+        type_rule = f"NOT coalesce({_fast_type_ok(c, i)}, false)" if fast else _type_error(c, i)
+        rules.append((type_rule,
+                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
+        if c.max_bytes:
+            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
+                          _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
+        if c.json_kind is JsonKind.EPOCH_MS:
+            val = _value(c, i)
+            rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
+                          _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
+            if check_day:
+                rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
+                              _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
+                              "|| partition_key"))
+    return rules
+
+
 def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
     """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
@@ -94,6 +145,7 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     cols = table.source_columns
     paths = ", ".join(_literal(f"$.{c.json_field}") for c in cols)
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
+    jsons = ", ".join(f"v[{i}] AS j{i}" for i in idx.values())
     fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name]))
     rules: list[tuple[str, str]] = [
         (f"strlen(text) > {MAX_RECORD_BYTES}",
@@ -102,26 +154,8 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
         # v is NULL exactly for valid JSON that is not an object, once invalid JSON is ruled out.
         ("v IS NULL",
          f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
+        *_field_rules(cols, idx, check_day, fast=False),
     ]
-    for c in cols:
-        if not c.nullable:
-            i = idx[c.name]
-            rules.append((f"j{i} IS NULL OR t{i} = 'NULL'", _literal(f"missing required field {c.json_field}")))
-    for c in cols:
-        i = idx[c.name]
-        rules.append((_type_error(c, i),
-                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
-        if c.max_bytes:
-            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
-                          _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
-        if c.json_kind is JsonKind.EPOCH_MS:
-            val = _value(c, i)
-            rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
-                          _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
-            if check_day:
-                rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
-                              _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
-                              "|| partition_key"))
     # The first rule that holds gives the reason. The conditions are plain expressions, not CASE branches, so
     # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
     # evaluate a message. Typed values of rejected records are never loaded. Each condition sets one bit (a
@@ -149,8 +183,10 @@ WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
   SELECT *, CASE WHEN is_json AND (starts_with(text, '{{') OR json_type(text) = 'OBJECT')
                  THEN json_extract(text, [{paths}]) END AS v
   FROM checked
+), jsons AS (
+  SELECT *, {jsons} FROM parsed
 ), fields AS (
-  SELECT *, {fields} FROM parsed
+  SELECT *, {fields} FROM jsons
 ), judged AS (
   SELECT *, CASE WHEN failed <> 0 THEN CAST(log2(failed & -failed) AS INTEGER) + 1 END AS rule_no
   FROM (SELECT *, (
@@ -182,3 +218,72 @@ def insert_rejected_sql() -> str:
     return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)})
 SELECT {", ".join(values.get(c, c) for c in cols)}
 FROM _classified WHERE reason IS NOT NULL"""
+
+
+# -- the fast path: whole files through one typed read_json scan --------------------------------------------------
+
+FAST_TABLE = "_fast"  # the fast read's rows: typed columns, source_key, ordinality, value hash `h`, `bad`
+
+
+def fast_read_columns(table: Table) -> dict[str, str]:
+    """read_json's `columns`: every source field as JSON text, the same text `json_extract` gives the slow path."""
+    return {c.json_field: "JSON" for c in table.source_columns}  # type: ignore[misc]
+
+
+def values_hash(table: Table) -> str:
+    """Hash of a row's typed source values: equal texts give equal values, so a unique hash rules out a copy."""
+    return f"hash({column_list(tuple(c.name for c in table.source_columns))})"
+
+
+def fast_read_sql(table: Table, create: bool) -> str:
+    """CREATE (or INSERT INTO) `_fast`: the files of `$paths` in one read_json scan, each record with the typed
+    values the slow path would give it and `bad`, true when any rule fails or the JSON text cannot tell.
+
+    WITH ORDINALITY numbers the rows in scan order; its streaming window keeps the scan in file order, so a
+    file's line numbers are its ordinals minus its first (checked against the file's line count by the caller).
+    The rules are `_field_rules(fast=True)`: the slow path's, with the type rules stated on the JSON text."""
+    cols = table.source_columns
+    idx = {c.name: i for i, c in enumerate(cols, start=1)}
+    jsons = ", ".join(f"{q(c.json_field)} AS j{idx[c.name]}" for c in cols)  # type: ignore[arg-type]
+    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name], with_type=False))
+    bad = " OR\n      ".join(f"coalesce({cond}, false)" for cond, _ in _field_rules(cols, idx, True, fast=True))
+    typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
+    head = f"CREATE TEMP TABLE {FAST_TABLE} AS" if create else f"INSERT INTO {FAST_TABLE}"
+    return f"""{head}
+WITH scanned AS (
+  SELECT filename, ordinality, {jsons}
+  FROM read_json($paths, format='newline_delimited', records=true, columns=$columns, filename=true) WITH ORDINALITY
+), fields AS (
+  SELECT s.*, f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms,
+         {fields}
+  FROM scanned s JOIN _files f ON f.path = s.filename
+), typed AS (
+  SELECT source_key, ordinality, (
+      {bad}) AS bad,
+    {typed}
+  FROM fields
+)
+SELECT *, {values_hash(table)} AS h FROM typed"""
+
+
+def fast_files_sql() -> str:
+    """Per file of `_fast`: rows, first and last ordinal, any bad record, any record whose values repeat."""
+    return f"""SELECT source_key, count(*), min(ordinality), max(ordinality), bool_or(bad),
+       bool_or(h IN (SELECT h FROM {FAST_TABLE} GROUP BY h HAVING count(*) > 1))
+FROM {FAST_TABLE} GROUP BY source_key"""
+
+
+def fast_copies_sql(table: Table) -> str:
+    """Fast files holding a record whose values equal a record the slow path classified: possibly a copy of it,
+    which only the slow path (with the texts) can tell."""
+    return f"""SELECT DISTINCT x.source_key FROM {FAST_TABLE} x JOIN _fast_files USING (source_key)
+WHERE x.h IN (SELECT {values_hash(table)} FROM _classified)"""
+
+
+def insert_fast_sql(table: Table) -> str:
+    """The fast files' rows into `table`; line numbers from the ordinals. Columns not named here are `_fast`'s."""
+    values = {"line_number": "CAST(x.ordinality - f.first_ordinal + 1 AS INTEGER)", "source_key": "x.source_key"}
+    cols = table.column_names
+    return f"""INSERT INTO {q(table.name)} ({column_list(cols)})
+SELECT {", ".join(values.get(c, "x." + q(c)) for c in cols)}
+FROM {FAST_TABLE} x JOIN _fast_files f USING (source_key)"""
