@@ -38,6 +38,10 @@ def _is_resource_error(exc: duckdb.Error) -> bool:
         isinstance(exc, duckdb.IOException) and "no space left" in str(exc).lower())
 
 
+class _FastReadError(Exception):
+    """read_json could not read one of the files of a fast scan (which aborts the transaction)."""
+
+
 class DuckSession:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -150,76 +154,98 @@ class DuckDBWarehouse(Warehouse):
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
-        """Entirely valid files through one typed scan (`_read_fast`), the others record by record; one
-        transaction replaces the window's rows with both. The scan runs before the transaction: a file it
-        cannot read (an error aborts a DuckDB transaction) simply goes to the per-record path."""
+        """Entirely valid files through one typed scan (`_insert_fast`), the others record by record, in one
+        transaction. A file the scan cannot read fails the whole statement and aborts the transaction; then the
+        load runs again with the files the scan can read (found one by one), the others record by record."""
+        with source.local_files(objects) as paths:
+            plain = {o.key: n for o in objects if self.fast_path and (n := plain_line_count(paths[o.key]))}
+            try:
+                return self._stage_events(source, objects, paths, window, run_id, plain)
+            except _FastReadError:
+                plain = self._readable(plain, paths)
+            try:
+                return self._stage_events(source, objects, paths, window, run_id, plain)
+            except _FastReadError:  # read alone each file read, but not together: check them all record by record
+                return self._stage_events(source, objects, paths, window, run_id, {})
+
+    def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], paths: dict[str, Path],
+                      window: DayWindow, run_id: str, plain: dict[str, int]) -> LoadStats:
         bounds = {d: DayWindow((d,)).params for d in window.days}
         files = [
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
             for o in objects if (day := day_of_log_key(o.key)) is not None
         ]
-        with source.local_files(objects) as paths:
-            con = self._connect()
-            with closing(con), self._resource_errors():
-                s = DuckSession(con)
-                self._load_files(s, files, paths)
-                fast = self._read_fast(s, [o.key for o, *_ in files], paths) if self.fast_path else {}
-                with self._begin(con) as s:
-                    self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
-                    self._classify_events(s, [o for o, *_ in files], paths, source, fast)
-                    self._fail_files_without_json(s, source)
-                    return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects),
-                                         len(objects), fast=fast)
+        params = self._scope_params(STAGING_EVENTS, window, run_id)
+        with self.transaction() as s:
+            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
+            self._load_files(s, files, paths)
+            self._delete_scope(s, STAGING_EVENTS, window, params)
+            fast = self._insert_fast(s, {k: n for k, n in plain.items() if k in {o.key for o, *_ in files}}, paths,
+                                     params)
+            self._classify_events(s, [o for o, *_ in files], paths, source, fast, params)
+            self._fail_files_without_json(s, source)
+            return self._insert_classified(s, STAGING_EVENTS, params, sum(o.size for o in objects), len(objects),
+                                           fast)
 
-    def _read_fast(self, s: DuckSession, keys: list[str], paths: dict[str, Path]) -> dict[str, int]:
-        """The files one read_json scan loads exactly as the per-record path would: {source_key: first ordinal}.
+    def _insert_fast(self, s: DuckSession, plain: dict[str, int], paths: dict[str, Path],
+                     params: dict[str, Any]) -> dict[str, int]:
+        """Insert the plain files' valid records through one typed read_json scan; keep the files it loaded exactly
+        as the per-record path would ({source_key: rows}) and take the others out again.
 
-        A file qualifies when its bytes are plain (`plain_line_count`), the scan reads it without error, gives one
-        row per line (so no blank line shifts the numbering), no rule fails on any record, and no record's typed
-        values equal another's (a possible exact copy). Anything else, the per-record path decides."""
-        lines = {k: n for k in keys if (n := plain_line_count(paths[k]))}
-        if not lines:
+        A file qualifies when no rule fails on any record, its rows are exactly its lines 1..n (no blank line
+        shifted the numbering), and no record's typed values equal another's in the load (a possible exact copy).
+        """
+        if not plain:
             return {}
-        params = {"columns": duckdb_json.fast_read_columns(STAGING_EVENTS)}
-        read = duckdb_json.fast_read_sql
+        keys = list(plain)
+        scan = {f"path{n}": str(paths[k]) for n, k in enumerate(keys)} | {f"key{n}": k for n, k in enumerate(keys)}
         try:
-            s.execute(read(STAGING_EVENTS, create=True), {**params, "paths": [str(paths[k]) for k in lines]})
-        except duckdb.Error:  # some file the scan cannot read: scan them one by one, keep those it can
-            created = False
-            for k in list(lines):
+            s.execute(duckdb_json.insert_fast_sql(STAGING_EVENTS, len(keys)),
+                      {**scan, "columns": duckdb_json.fast_read_columns(STAGING_EVENTS)})
+        except duckdb.Error as exc:
+            if _is_resource_error(exc):
+                raise
+            raise _FastReadError(str(exc)) from exc
+        fast = {key: rows for key, rows, first, last, repeated
+                in s.fetchall(duckdb_json.fast_files_sql(STAGING_EVENTS), {**params, "keys": keys})
+                if rows == plain[key] and first == 1 and last == rows and not repeated}
+        s.execute(duckdb_json.delete_files_sql(STAGING_EVENTS), {**params, "keys": [k for k in keys if k not in fast]})
+        return fast
+
+    def _readable(self, plain: dict[str, int], paths: dict[str, Path]) -> dict[str, int]:
+        """The plain files read_json reads without error, each tried alone (after a scan of all of them failed)."""
+        readable = {}
+        with closing(self._connect()) as con, self._resource_errors():
+            for key, lines in plain.items():
                 try:
-                    s.execute(read(STAGING_EVENTS, create=not created), {**params, "paths": [str(paths[k])]})
-                    created = True
-                except duckdb.Error:
-                    del lines[k]
-            if not created:
-                return {}
-        return {key: first for key, rows, first, last, bad, repeated in s.fetchall(duckdb_json.fast_files_sql())
-                if rows == lines.get(key) and last - first + 1 == rows and not bad and not repeated}
+                    con.execute(duckdb_json.fast_probe_sql(STAGING_EVENTS),
+                                {"path": str(paths[key]), "columns": duckdb_json.fast_read_columns(STAGING_EVENTS)})
+                    readable[key] = lines
+                except duckdb.Error as exc:
+                    if _is_resource_error(exc):
+                        raise
+        return readable
 
     def _classify_events(self, s: DuckSession, objects: list[SourceObject], paths: dict[str, Path],
-                         source: RawSource, fast: dict[str, int]) -> None:
+                         source: RawSource, fast: dict[str, int], params: dict[str, Any]) -> None:
         """`_classified` for every file not in `fast`, record by record; `fast` loses any file holding a record
         whose values equal one of those (only the texts can tell whether it is an exact copy), until none does."""
         records = """
   SELECT l.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, l.line_number, l.text
   FROM _lines l JOIN _files f ON f.source_key = l.source_key"""
         s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
-        s.execute("CREATE TEMP TABLE _fast_files (source_key VARCHAR, first_ordinal BIGINT)")
-        if fast:
-            s.execute("INSERT INTO _fast_files SELECT unnest($keys), unnest($firsts)",
-                      {"keys": list(fast), "firsts": list(fast.values())})
         slow = [o for o in objects if o.key not in fast]
         while True:
             self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o in slow])
             self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths,
                            source)
-            moved = {k for (k,) in s.fetchall(duckdb_json.fast_copies_sql(STAGING_EVENTS))} if fast else set()
+            moved = sorted(k for (k,) in s.fetchall(duckdb_json.fast_copies_sql(STAGING_EVENTS),
+                                                    {**params, "keys": list(fast)})) if fast else []
             if not moved:
                 break
+            s.execute(duckdb_json.delete_files_sql(STAGING_EVENTS), {**params, "keys": moved})
             for key in moved:
                 del fast[key]
-            s.execute("DELETE FROM _fast_files WHERE list_contains($keys, source_key)", {"keys": sorted(moved)})
             s.execute("DROP TABLE _classified")
             slow = [o for o in objects if o.key in moved]
         s.execute("DROP TABLE _lines")
@@ -308,13 +334,30 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
             detail = "; ".join(f"{source.uri(k)} line {n}: {t!r}" for k, n, t in bad)
             raise SourceDataError(f"not JSON lines (no line parses as JSON): {detail}")
 
-    def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
-                 nbytes: int, nfiles: int, fast: dict[str, int] | None = None) -> LoadStats:
+    @staticmethod
+    def _scope_params(table: Table, window: DayWindow | None, run_id: str) -> dict[str, Any]:
         params = {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
         if window:
             params |= {"first_day": window.partition_keys[0], "last_day": window.partition_keys[-1]}
+        return params
+
+    @staticmethod
+    def _delete_scope(s: DuckSession, table: Table, window: DayWindow | None, params: dict[str, Any]) -> None:
+        """The load's scope out of the table and out of quarantine (its days, or all of an unpartitioned table)."""
         s.execute(staging_sql.delete_scope_sql(DUCKDB, table), params)
         s.execute(staging_sql.delete_rejected_sql(DUCKDB, partitioned=window is not None), params)
+
+    def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
+                 nbytes: int, nfiles: int) -> LoadStats:
+        params = self._scope_params(table, window, run_id)
+        self._delete_scope(s, table, window, params)
+        return self._insert_classified(s, table, params, nbytes, nfiles, None)
+
+    @staticmethod
+    def _insert_classified(s: DuckSession, table: Table, params: dict[str, Any], nbytes: int, nfiles: int,
+                           fast: dict[str, int] | None) -> LoadStats:
+        """`_classified`'s loadable rows into the table, its rejected ones into quarantine; the stats add the rows
+        the fast path loaded (`fast`: rows per file; None where there is no fast path)."""
         s.execute(staging_sql.insert_loaded_sql(table))
         s.execute(duckdb_json.insert_rejected_sql(), params)
         # `_classified` holds exactly one row per input record (it is never filtered): that is `read`.
@@ -323,16 +366,9 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
             "FROM _classified")
         sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified WHERE reason IS NOT NULL "
                             "ORDER BY source_key, line_number LIMIT 10")
-        temps = ["_classified", "_files"]
-        if fast:  # every row of a fast file is valid: all loaded
-            s.execute(duckdb_json.insert_fast_sql(table))
-            ((fast_rows,),) = s.fetchall(f"SELECT count(*) FROM {duckdb_json.FAST_TABLE} JOIN _fast_files USING "
-                                         "(source_key)")
-            read, loaded = read + fast_rows, loaded + fast_rows
-        if fast is not None:
-            temps += ["_fast_files", duckdb_json.FAST_TABLE]
-        for temp in temps:
-            s.execute(f"DROP TABLE IF EXISTS {temp}")
-        return LoadStats(files=nfiles, bytes=nbytes, read=read, loaded=loaded, rejected=rejected,
-                         sample_rejects=[(k, n, r) for k, n, r in sample],
-                         fast_files=len(fast) if fast is not None else None)
+        for temp in ("_classified", "_files"):
+            s.execute(f"DROP TABLE {temp}")
+        fast_rows = sum(fast.values()) if fast else 0
+        return LoadStats(files=nfiles, bytes=nbytes, read=read + fast_rows, loaded=loaded + fast_rows,
+                         rejected=rejected, sample_rejects=[(k, n, r) for k, n, r in sample],
+                         fast_files=None if fast is None else len(fast))

@@ -7,7 +7,8 @@ day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
 
 from __future__ import annotations
 
-from sparkify_assets.sql.dialect import column_list, q
+from sparkify_assets.sql.dialect import DUCKDB, column_list, q
+from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
 
 MAX_RECORD_BYTES = 1 << 20  # larger records are quarantined, never loaded: no column could hold them
@@ -23,7 +24,9 @@ def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     out = [f"json_type({j}) AS t{i}"] if with_type else []
     kind = col.json_kind
     if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
-        out.append(f"({j} ->> '$') AS s{i}")
+        # A JSON string without a backslash holds its content verbatim between the quotes: no parse needed.
+        out.append(f"CASE WHEN starts_with({j}, '\"') AND NOT contains({j}, '\\') "
+                   f"THEN substr(CAST({j} AS VARCHAR), 2, length({j}) - 2) ELSE ({j} ->> '$') END AS s{i}")
     if kind is JsonKind.NUMERIC_ID:
         out.append(f"TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) AS x{i}")
     elif kind is not JsonKind.STRING:
@@ -222,8 +225,6 @@ FROM _classified WHERE reason IS NOT NULL"""
 
 # -- the fast path: whole files through one typed read_json scan --------------------------------------------------
 
-FAST_TABLE = "_fast"  # the fast read's rows: typed columns, source_key, ordinality, value hash `h`, `bad`
-
 
 def fast_read_columns(table: Table) -> dict[str, str]:
     """read_json's `columns`: every source field as JSON text, the same text `json_extract` gives the slow path."""
@@ -231,59 +232,69 @@ def fast_read_columns(table: Table) -> dict[str, str]:
 
 
 def values_hash(table: Table) -> str:
-    """Hash of a row's typed source values: equal texts give equal values, so a unique hash rules out a copy."""
-    return f"hash({column_list(tuple(c.name for c in table.source_columns))})"
+    """Hash of a row's required source values: an exact copy of a line has the same values, so a hash that occurs
+    once rules out a copy (the required fields are few, and present in every loaded row)."""
+    return f"hash({column_list(tuple(c.name for c in table.source_columns if not c.nullable))})"
 
 
-def fast_read_sql(table: Table, create: bool) -> str:
-    """CREATE (or INSERT INTO) `_fast`: the files of `$paths` in one read_json scan, each record with the typed
-    values the slow path would give it and `bad`, true when any rule fails or the JSON text cannot tell.
+def insert_fast_sql(table: Table, nfiles: int) -> str:
+    """INSERT into `table` of every record of the files `$path0..` (keys `$key0..`, days from `_files`) on which
+    no rule fails, typed as the slow path would type it, numbered by its file's read_json ordinality.
 
-    WITH ORDINALITY numbers the rows in scan order; its streaming window keeps the scan in file order, so a
-    file's line numbers are its ordinals minus its first (checked against the file's line count by the caller).
-    The rules are `_field_rules(fast=True)`: the slow path's, with the type rules stated on the JSON text."""
+    One read_json per file, so each file's ordinals are its own (a streaming window numbers the rows, which keeps
+    a scan in file order) and files are read in parallel. A file that loses a record here (a rule failed), or
+    whose rows are not exactly its lines 1..n (a blank line is skipped by read_json), is taken out again by the
+    caller and checked record by record. The rules are `_field_rules(fast=True)`: the slow path's, with the type
+    rules stated on the JSON text."""
     cols = table.source_columns
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
     jsons = ", ".join(f"{q(c.json_field)} AS j{idx[c.name]}" for c in cols)  # type: ignore[arg-type]
+    scans = "\n  UNION ALL\n  ".join(
+        f"SELECT $key{n} AS source_key, ordinality, {jsons} FROM read_json($path{n}, format='newline_delimited', "
+        "records=true, columns=$columns) WITH ORDINALITY" for n in range(nfiles))
     fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name], with_type=False))
     bad = " OR\n      ".join(f"coalesce({cond}, false)" for cond, _ in _field_rules(cols, idx, True, fast=True))
-    typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
-    head = f"CREATE TEMP TABLE {FAST_TABLE} AS" if create else f"INSERT INTO {FAST_TABLE}"
-    return f"""{head}
+    values = {c.name: _value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
+    names = table.column_names
+    return f"""INSERT INTO {q(table.name)} ({column_list(names)})
 WITH scanned AS (
-  SELECT filename, ordinality, {jsons}
-  FROM read_json($paths, format='newline_delimited', records=true, columns=$columns, filename=true) WITH ORDINALITY
+  {scans}
 ), fields AS (
-  SELECT s.*, f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms,
+  SELECT s.*, f.partition_key, f.day_start_ms, f.day_end_ms,
          {fields}
-  FROM scanned s JOIN _files f ON f.path = s.filename
-), typed AS (
-  SELECT source_key, ordinality, (
-      {bad}) AS bad,
-    {typed}
-  FROM fields
+  FROM scanned s JOIN _files f USING (source_key)
 )
-SELECT *, {values_hash(table)} AS h FROM typed"""
+SELECT {", ".join(values.get(c, c) for c in names)}
+FROM fields
+WHERE NOT (
+      {bad})"""
 
 
-def fast_files_sql() -> str:
-    """Per file of `_fast`: rows, first and last ordinal, any bad record, any record whose values repeat."""
-    return f"""SELECT source_key, count(*), min(ordinality), max(ordinality), bool_or(bad),
-       bool_or(h IN (SELECT h FROM {FAST_TABLE} GROUP BY h HAVING count(*) > 1))
-FROM {FAST_TABLE} GROUP BY source_key"""
+def fast_probe_sql(table: Table) -> str:
+    """Read the file `$path` as `insert_fast_sql` does (every column is used, so every record is transformed)."""
+    counts = ", ".join(f"count({q(c.json_field)})" for c in table.source_columns)  # type: ignore[arg-type]
+    return f"SELECT {counts} FROM read_json($path, format='newline_delimited', records=true, columns=$columns)"
+
+
+def fast_files_sql(table: Table) -> str:
+    """Per file of `$keys` in the window: its rows, first and last line number, and whether a row's values occur
+    more than once in the window (a possible exact copy)."""
+    where = f"{window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
+    return f"""WITH rows AS (
+  SELECT source_key, line_number, {values_hash(table)} AS h FROM {q(table.name)} WHERE {where})
+SELECT source_key, count(*), min(line_number), max(line_number),
+       bool_or(h IN (SELECT h FROM rows GROUP BY h HAVING count(*) > 1))
+FROM rows GROUP BY source_key"""
 
 
 def fast_copies_sql(table: Table) -> str:
-    """Fast files holding a record whose values equal a record the slow path classified: possibly a copy of it,
-    which only the slow path (with the texts) can tell."""
-    return f"""SELECT DISTINCT x.source_key FROM {FAST_TABLE} x JOIN _fast_files USING (source_key)
-WHERE x.h IN (SELECT {values_hash(table)} FROM _classified)"""
+    """Files of `$keys` holding a row (in the window) whose values equal a record the slow path classified:
+    possibly a copy of it, which only the slow path (with the texts) can tell."""
+    return f"""SELECT DISTINCT source_key FROM {q(table.name)}
+WHERE {window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)
+  AND {values_hash(table)} IN (SELECT {values_hash(table)} FROM _classified)"""
 
 
-def insert_fast_sql(table: Table) -> str:
-    """The fast files' rows into `table`; line numbers from the ordinals. Columns not named here are `_fast`'s."""
-    values = {"line_number": "CAST(x.ordinality - f.first_ordinal + 1 AS INTEGER)", "source_key": "x.source_key"}
-    cols = table.column_names
-    return f"""INSERT INTO {q(table.name)} ({column_list(cols)})
-SELECT {", ".join(values.get(c, "x." + q(c)) for c in cols)}
-FROM {FAST_TABLE} x JOIN _fast_files f USING (source_key)"""
+def delete_files_sql(table: Table) -> str:
+    """Take the rows of the files `$keys` (in the window) out of `table` again."""
+    return f"DELETE FROM {q(table.name)} WHERE {window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
