@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ MEMORY_LIMIT_VARIABLE = "SPARKIFY_DUCKDB_MEMORY_LIMIT"
 def _is_resource_error(exc: duckdb.Error) -> bool:
     return isinstance(exc, duckdb.OutOfMemoryException) or (
         isinstance(exc, duckdb.IOException) and "no space left" in str(exc).lower())
+
+
+_DayFile = tuple[SourceObject, str, int, int]  # a log file, its day, and the day's bounds in epoch ms
 
 
 class _FastReadError(Exception):
@@ -157,70 +161,73 @@ class DuckDBWarehouse(Warehouse):
         """Entirely valid files through one typed scan (`_insert_fast`), the others record by record, in one
         transaction. A file the scan cannot read fails the whole statement and aborts the transaction; then the
         load runs again with the files the scan can read (found one by one), the others record by record."""
-        with source.local_files(objects) as paths:
-            plain = {o.key: n for o in objects if self.fast_path and (n := plain_line_count(paths[o.key]))}
-            try:
-                return self._stage_events(source, objects, paths, window, run_id, plain)
-            except _FastReadError:
-                plain = self._readable(plain, paths)
-            try:
-                return self._stage_events(source, objects, paths, window, run_id, plain)
-            except _FastReadError:  # read alone each file read, but not together: check them all record by record
-                return self._stage_events(source, objects, paths, window, run_id, {})
-
-    def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], paths: dict[str, Path],
-                      window: DayWindow, run_id: str, plain: dict[str, int]) -> LoadStats:
         bounds = {d: DayWindow((d,)).params for d in window.days}
         files = [
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
             for o in objects if (day := day_of_log_key(o.key)) is not None
         ]
+        with source.local_files(objects) as paths, ThreadPoolExecutor(1) as pool:
+            # The byte scan of the files runs while DuckDB reads them (it needs no lock: threads share the GIL
+            # only while in Python, and DuckDB releases it).
+            plain = pool.submit(lambda: {o.key: plain_line_count(paths[o.key]) for o, *_ in files})
+            fast_keys = {o.key for o, *_ in files} if self.fast_path else set()
+            for attempt in range(3):
+                try:
+                    return self._stage_events(source, objects, files, paths, window, run_id, fast_keys, plain)
+                except _FastReadError:  # find the files the scan reads alone; if those fail together, none
+                    fast_keys = self._readable(fast_keys, paths) if attempt == 0 else set()
+            raise AssertionError("unreachable: the last attempt has no fast scan")
+
+    def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], files: list[_DayFile],
+                      paths: dict[str, Path], window: DayWindow, run_id: str, fast_keys: set[str],
+                      plain: Future[dict[str, int | None]]) -> LoadStats:
         params = self._scope_params(STAGING_EVENTS, window, run_id)
         with self.transaction() as s:
             self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
             self._load_files(s, files, paths)
             self._delete_scope(s, STAGING_EVENTS, window, params)
-            fast = self._insert_fast(s, {k: n for k, n in plain.items() if k in {o.key for o, *_ in files}}, paths,
-                                     params)
+            fast = self._insert_fast(s, [f for f in files if f[0].key in fast_keys], paths, params, plain)
             self._classify_events(s, [o for o, *_ in files], paths, source, fast, params)
             self._fail_files_without_json(s, source)
             return self._insert_classified(s, STAGING_EVENTS, params, sum(o.size for o in objects), len(objects),
                                            fast)
 
-    def _insert_fast(self, s: DuckSession, plain: dict[str, int], paths: dict[str, Path],
-                     params: dict[str, Any]) -> dict[str, int]:
-        """Insert the plain files' valid records through one typed read_json scan; keep the files it loaded exactly
-        as the per-record path would ({source_key: rows}) and take the others out again.
+    def _insert_fast(self, s: DuckSession, files: list[_DayFile], paths: dict[str, Path], params: dict[str, Any],
+                     plain: Future[dict[str, int | None]]) -> dict[str, int]:
+        """Insert the files' valid records through one typed read_json scan; keep the files it loaded exactly as
+        the per-record path would ({source_key: rows}) and take the others out again.
 
-        A file qualifies when no rule fails on any record, its rows are exactly its lines 1..n (no blank line
-        shifted the numbering), and no record's typed values equal another's in the load (a possible exact copy).
-        """
-        if not plain:
+        A file qualifies when its bytes are plain (`plain_line_count`), no rule fails on any record, its rows are
+        exactly its lines 1..n (no blank line shifted the numbering), and no record's required values equal
+        another's in the load (a possible exact copy)."""
+        if not files:
             return {}
-        keys = list(plain)
-        scan = {f"path{n}": str(paths[k]) for n, k in enumerate(keys)} | {f"key{n}": k for n, k in enumerate(keys)}
+        keys = [o.key for o, *_ in files]
+        scan: dict[str, Any] = {"columns": duckdb_json.fast_read_columns(STAGING_EVENTS)}
+        for n, (o, day, lo, hi) in enumerate(files):
+            scan |= {f"path{n}": str(paths[o.key]), f"key{n}": o.key, f"day{n}": day, f"lo{n}": lo, f"hi{n}": hi}
         try:
-            s.execute(duckdb_json.insert_fast_sql(STAGING_EVENTS, len(keys)),
-                      {**scan, "columns": duckdb_json.fast_read_columns(STAGING_EVENTS)})
+            s.execute(duckdb_json.insert_fast_sql(STAGING_EVENTS, len(files)), scan)
         except duckdb.Error as exc:
             if _is_resource_error(exc):
                 raise
             raise _FastReadError(str(exc)) from exc
+        lines = plain.result()
         fast = {key: rows for key, rows, first, last, repeated
                 in s.fetchall(duckdb_json.fast_files_sql(STAGING_EVENTS), {**params, "keys": keys})
-                if rows == plain[key] and first == 1 and last == rows and not repeated}
+                if rows == lines[key] and first == 1 and last == rows and not repeated}
         s.execute(duckdb_json.delete_files_sql(STAGING_EVENTS), {**params, "keys": [k for k in keys if k not in fast]})
         return fast
 
-    def _readable(self, plain: dict[str, int], paths: dict[str, Path]) -> dict[str, int]:
-        """The plain files read_json reads without error, each tried alone (after a scan of all of them failed)."""
-        readable = {}
+    def _readable(self, keys: set[str], paths: dict[str, Path]) -> set[str]:
+        """The files read_json reads without error, each tried alone (after a scan of all of them failed)."""
+        readable = set()
         with closing(self._connect()) as con, self._resource_errors():
-            for key, lines in plain.items():
+            for key in sorted(keys):
                 try:
                     con.execute(duckdb_json.fast_probe_sql(STAGING_EVENTS),
                                 {"path": str(paths[key]), "columns": duckdb_json.fast_read_columns(STAGING_EVENTS)})
-                    readable[key] = lines
+                    readable.add(key)
                 except duckdb.Error as exc:
                     if _is_resource_error(exc):
                         raise

@@ -24,9 +24,7 @@ def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     out = [f"json_type({j}) AS t{i}"] if with_type else []
     kind = col.json_kind
     if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
-        # A JSON string without a backslash holds its content verbatim between the quotes: no parse needed.
-        out.append(f"CASE WHEN starts_with({j}, '\"') AND NOT contains({j}, '\\') "
-                   f"THEN substr(CAST({j} AS VARCHAR), 2, length({j}) - 2) ELSE ({j} ->> '$') END AS s{i}")
+        out.append(f"({j} ->> '$') AS s{i}")
     if kind is JsonKind.NUMERIC_ID:
         out.append(f"TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) AS x{i}")
     elif kind is not JsonKind.STRING:
@@ -238,8 +236,9 @@ def values_hash(table: Table) -> str:
 
 
 def insert_fast_sql(table: Table, nfiles: int) -> str:
-    """INSERT into `table` of every record of the files `$path0..` (keys `$key0..`, days from `_files`) on which
-    no rule fails, typed as the slow path would type it, numbered by its file's read_json ordinality.
+    """INSERT into `table` of every record of the files `$path0..` (keys `$key0..`, days `$day0..` from `$lo0..`
+    to `$hi0..` in epoch ms) on which no rule fails, typed as the slow path would type it, numbered by its file's
+    read_json ordinality.
 
     One read_json per file, so each file's ordinals are its own (a streaming window numbers the rows, which keeps
     a scan in file order) and files are read in parallel. A file that loses a record here (a rule failed), or
@@ -250,8 +249,9 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
     jsons = ", ".join(f"{q(c.json_field)} AS j{idx[c.name]}" for c in cols)  # type: ignore[arg-type]
     scans = "\n  UNION ALL\n  ".join(
-        f"SELECT $key{n} AS source_key, ordinality, {jsons} FROM read_json($path{n}, format='newline_delimited', "
-        "records=true, columns=$columns) WITH ORDINALITY" for n in range(nfiles))
+        f"SELECT $key{n} AS source_key, $day{n} AS partition_key, $lo{n} AS day_start_ms, $hi{n} AS day_end_ms, "
+        f"ordinality, {jsons}\n  FROM read_json($path{n}, format='newline_delimited', records=true, columns=$columns) "
+        "WITH ORDINALITY" for n in range(nfiles))
     fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name], with_type=False))
     bad = " OR\n      ".join(f"coalesce({cond}, false)" for cond, _ in _field_rules(cols, idx, True, fast=True))
     values = {c.name: _value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
@@ -260,9 +260,7 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
 WITH scanned AS (
   {scans}
 ), fields AS (
-  SELECT s.*, f.partition_key, f.day_start_ms, f.day_end_ms,
-         {fields}
-  FROM scanned s JOIN _files f USING (source_key)
+  SELECT *, {fields} FROM scanned
 )
 SELECT {", ".join(values.get(c, c) for c in names)}
 FROM fields
