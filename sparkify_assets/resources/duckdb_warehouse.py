@@ -167,10 +167,9 @@ class DuckDBWarehouse(Warehouse):
             for o in objects if (day := day_of_log_key(o.key)) is not None
         ]
         with source.local_files(objects) as paths, ThreadPoolExecutor(1) as pool:
-            # The byte scan of the files runs while DuckDB reads them (it needs no lock: threads share the GIL
-            # only while in Python, and DuckDB releases it).
-            plain = pool.submit(lambda: {o.key: plain_line_count(paths[o.key]) for o, *_ in files})
+            # The byte scan runs in a thread while DuckDB (which releases the GIL) reads the same files.
             fast_keys = {o.key for o, *_ in files} if self.fast_path else set()
+            plain = pool.submit(lambda keys: {k: plain_line_count(paths[k]) for k in keys}, frozenset(fast_keys))
             for attempt in range(3):
                 try:
                     return self._stage_events(source, objects, files, paths, window, run_id, fast_keys, plain)
