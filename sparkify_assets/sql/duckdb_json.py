@@ -3,6 +3,9 @@
 Rows never pass through Python. Every record gets exactly one outcome: a typed row, or the first reason it
 cannot be loaded, naming the field. Input is a SELECT of (source_key, partition_key, line_number, text,
 day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
+
+The fast path (`insert_fast_sql`, for log files) applies the same rules to records read by read_json itself and
+inserts the loadable ones directly; a file where any record fails goes through `classify_sql` instead.
 """
 
 from __future__ import annotations
@@ -241,7 +244,7 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
     read_json ordinality.
 
     One read_json per file, so each file's ordinals are its own (a streaming window numbers the rows, which keeps
-    a scan in file order) and files are read in parallel. A file that loses a record here (a rule failed), or
+    the scan of a file in order). A file that loses a record here (a rule failed), or
     whose rows are not exactly its lines 1..n (a blank line is skipped by read_json), is taken out again by the
     caller and checked record by record. The rules are `_field_rules(fast=True)`: the slow path's, with the type
     rules stated on the JSON text."""
