@@ -177,6 +177,15 @@ def test_clean_days_with_problem_days_in_one_load(tmp_path: Path) -> None:
     assert stats.fast_files == 2 and stats.rejected == 3  # the duplicate key's ts is 1; [], and the copy
 
 
+def test_file_larger_than_the_json_readers_buffers_keeps_its_line_numbers(tmp_path: Path) -> None:
+    """read_json reads a file in buffers of 32 MB: ~40 MB of lines, each with its own values, numbered alike."""
+    both = Both(tmp_path)
+    both.write(log_key(DAY), [line(itemInSession=i, ts=TS + i, song=f"song {i} " + "x" * 400).encode()
+                              for i in range(80_000)])
+    stats = assert_same(both.stage([DAY]))
+    assert (stats.fast_files, stats.loaded) == (1, 80_000)
+
+
 def test_non_utf8_file_fails_the_same_way_on_both_paths(tmp_path: Path) -> None:
     both = Both(tmp_path)
     both.write(log_key(DAY), [*clean(2), b'{"artist":"\xff"}'])
