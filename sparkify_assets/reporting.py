@@ -103,6 +103,9 @@ def load_metadata(stats: LoadStats, source_uri: str) -> dict[str, Any]:
         "records_loaded": stats.loaded,
         "records_rejected": stats.rejected,
     }
+    if stats.fast_files is not None:  # which files needed the per-record checks (a file with a problem does)
+        meta["files_fast_path"] = stats.fast_files
+        meta["files_checked_per_record"] = stats.files - stats.fast_files
     if stats.sample_rejects:
         meta["sample_rejects"] = MetadataValue.md(
             "| file | line | reason |\n|---|---|---|\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks
+from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
     DayWindow,
@@ -38,6 +39,13 @@ def _is_resource_error(exc: duckdb.Error) -> bool:
         isinstance(exc, duckdb.IOException) and "no space left" in str(exc).lower())
 
 
+_DayFile = tuple[SourceObject, str, int, int]  # a log file, its day, and the day's bounds in epoch ms
+
+
+class _FastReadError(Exception):
+    """read_json could not read one of the files of a fast scan (which aborts the transaction)."""
+
+
 class DuckSession:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -59,6 +67,9 @@ class DuckDBWarehouse(Warehouse):
                               "default is 80% of RAM).")
     read_chunk_bytes: int = Field(default=CHUNK_BYTES, description="How much of a log file is read and split at "
                                   "a time: memory per file stays about this, whatever the file's size.")
+    fast_path: bool = Field(default=True, description="Load log files that are entirely valid through one typed "
+                            "read_json scan; a file where that scan finds any problem (or cannot prove it has none) "
+                            "is checked record by record. False checks every file record by record (same tables).")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _shared: bool = PrivateAttr(default=False)
 
@@ -106,14 +117,19 @@ class DuckDBWarehouse(Warehouse):
     def transaction(self) -> Iterator[DuckSession]:
         """One transaction; running out of memory or disk in it fails as a WarehouseResourceError."""
         con = self._connect()
-        with closing(con), self._resource_errors():
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield DuckSession(con)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with closing(con), self._resource_errors(), self._begin(con) as session:
+            yield session
+
+    @staticmethod
+    @contextmanager
+    def _begin(con: duckdb.DuckDBPyConnection) -> Iterator[DuckSession]:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield DuckSession(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
     def fetch_table(self, sql: str, params: Params = None) -> Rows:
         con = self._connect()
@@ -142,22 +158,103 @@ class DuckDBWarehouse(Warehouse):
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
+        """Entirely valid files through one typed scan (`_insert_fast`), the others record by record, in one
+        transaction. A file the scan cannot read fails the whole statement and aborts the transaction; then the
+        load runs again with the files the scan can read (found one by one), the others record by record."""
         bounds = {d: DayWindow((d,)).params for d in window.days}
         files = [
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
             for o in objects if (day := day_of_log_key(o.key)) is not None
         ]
+        with source.local_files(objects) as paths, ThreadPoolExecutor(1) as pool:
+            # The byte scan runs in a thread while DuckDB (which releases the GIL) reads the same files.
+            fast_keys = {o.key for o, *_ in files} if self.fast_path else set()
+            plain = pool.submit(lambda keys: {k: plain_line_count(paths[k]) for k in keys}, frozenset(fast_keys))
+            for attempt in range(3):
+                try:
+                    return self._stage_events(source, objects, files, paths, window, run_id, fast_keys, plain)
+                except _FastReadError:  # find the files the scan reads alone; if those fail together, none
+                    fast_keys = self._readable(fast_keys, paths) if attempt == 0 else set()
+            raise AssertionError("unreachable: the last attempt has no fast scan")
+
+    def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], files: list[_DayFile],
+                      paths: dict[str, Path], window: DayWindow, run_id: str, fast_keys: set[str],
+                      plain: Future[dict[str, int | None]]) -> LoadStats:
+        params = self._scope_params(STAGING_EVENTS, window, run_id)
+        with self.transaction() as s:
+            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
+            self._load_files(s, files, paths)
+            self._delete_scope(s, STAGING_EVENTS, window, params)
+            fast = self._insert_fast(s, [f for f in files if f[0].key in fast_keys], paths, params, plain)
+            self._classify_events(s, [o for o, *_ in files], paths, source, fast, params)
+            self._fail_files_without_json(s, source)
+            return self._insert_classified(s, STAGING_EVENTS, params, sum(o.size for o in objects), len(objects),
+                                           fast)
+
+    def _insert_fast(self, s: DuckSession, files: list[_DayFile], paths: dict[str, Path], params: dict[str, Any],
+                     plain: Future[dict[str, int | None]]) -> dict[str, int]:
+        """Insert the files' valid records through one typed read_json scan; keep the files it loaded exactly as
+        the per-record path would ({source_key: rows}) and take the others out again.
+
+        A file qualifies when its bytes are plain (`plain_line_count`), no rule fails on any record, its rows are
+        exactly its lines 1..n (no blank line shifted the numbering), and no record's required values equal
+        another's in the load (a possible exact copy)."""
+        if not files:
+            return {}
+        keys = [o.key for o, *_ in files]
+        scan: dict[str, Any] = {"columns": duckdb_json.fast_read_columns(STAGING_EVENTS)}
+        for n, (o, day, lo, hi) in enumerate(files):
+            scan |= {f"path{n}": str(paths[o.key]), f"key{n}": o.key, f"day{n}": day, f"lo{n}": lo, f"hi{n}": hi}
+        try:
+            s.execute(duckdb_json.insert_fast_sql(STAGING_EVENTS, len(files)), scan)
+        except duckdb.Error as exc:
+            if _is_resource_error(exc):
+                raise
+            raise _FastReadError(str(exc)) from exc
+        lines = plain.result()
+        fast = {key: rows for key, rows, first, last, repeated
+                in s.fetchall(duckdb_json.fast_files_sql(STAGING_EVENTS), {**params, "keys": keys})
+                if rows == lines[key] and first == 1 and last == rows and not repeated}
+        s.execute(duckdb_json.delete_files_sql(STAGING_EVENTS), {**params, "keys": [k for k in keys if k not in fast]})
+        return fast
+
+    def _readable(self, keys: set[str], paths: dict[str, Path]) -> set[str]:
+        """The files read_json reads without error, each tried alone (after a scan of all of them failed)."""
+        readable = set()
+        with closing(self._connect()) as con, self._resource_errors():
+            for key in sorted(keys):
+                try:
+                    con.execute(duckdb_json.fast_probe_sql(STAGING_EVENTS),
+                                {"path": str(paths[key]), "columns": duckdb_json.fast_read_columns(STAGING_EVENTS)})
+                    readable.add(key)
+                except duckdb.Error as exc:
+                    if _is_resource_error(exc):
+                        raise
+        return readable
+
+    def _classify_events(self, s: DuckSession, objects: list[SourceObject], paths: dict[str, Path],
+                         source: RawSource, fast: dict[str, int], params: dict[str, Any]) -> None:
+        """`_classified` for every file not in `fast`, record by record; `fast` loses any file holding a record
+        whose values equal one of those (only the texts can tell whether it is an exact copy), until none does."""
         records = """
   SELECT l.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, l.line_number, l.text
   FROM _lines l JOIN _files f ON f.source_key = l.source_key"""
-        with source.local_files(objects) as paths, self.transaction() as s:
-            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
-            self._load_files(s, files, paths)
-            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in files])
-            self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths, source)
-            s.execute("DROP TABLE _lines")
-            self._fail_files_without_json(s, source)
-            return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
+        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
+        slow = [o for o in objects if o.key not in fast]
+        while True:
+            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o in slow])
+            self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths,
+                           source)
+            moved = sorted(k for (k,) in s.fetchall(duckdb_json.fast_copies_sql(STAGING_EVENTS),
+                                                    {**params, "keys": list(fast)})) if fast else []
+            if not moved:
+                break
+            s.execute(duckdb_json.delete_files_sql(STAGING_EVENTS), {**params, "keys": moved})
+            for key in moved:
+                del fast[key]
+            s.execute("DROP TABLE _classified")
+            slow = [o for o in objects if o.key in moved]
+        s.execute("DROP TABLE _lines")
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
         files = [(o, None, None, None) for o in objects]
@@ -185,12 +282,11 @@ class DuckDBWarehouse(Warehouse):
             "hi": [hi for _, _, _, hi in files]})
 
     def _load_lines(self, s: DuckSession, files: list[tuple[str, Path, str]]) -> None:
-        """Every non-blank line of the files into `_lines`, numbered, read chunk by chunk (any file size).
+        """Every non-blank line of the files appended to `_lines`, numbered, read chunk by chunk (any file size).
 
         DuckDB splits each chunk; trimming is done only where there is something to trim (a BOM on line 1, a CR,
         a leading blank): trim functions cost microseconds per line. The table spills to disk beyond the memory
         limit, so memory stays bounded whatever the size of a file or a load."""
-        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
         insert = f"""INSERT INTO _lines
 SELECT $key, line_number, text FROM (
   SELECT line_number, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS text
@@ -244,13 +340,30 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
             detail = "; ".join(f"{source.uri(k)} line {n}: {t!r}" for k, n, t in bad)
             raise SourceDataError(f"not JSON lines (no line parses as JSON): {detail}")
 
-    def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
-                 nbytes: int, nfiles: int) -> LoadStats:
+    @staticmethod
+    def _scope_params(table: Table, window: DayWindow | None, run_id: str) -> dict[str, Any]:
         params = {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
         if window:
             params |= {"first_day": window.partition_keys[0], "last_day": window.partition_keys[-1]}
+        return params
+
+    @staticmethod
+    def _delete_scope(s: DuckSession, table: Table, window: DayWindow | None, params: dict[str, Any]) -> None:
+        """The load's scope out of the table and out of quarantine (its days, or all of an unpartitioned table)."""
         s.execute(staging_sql.delete_scope_sql(DUCKDB, table), params)
         s.execute(staging_sql.delete_rejected_sql(DUCKDB, partitioned=window is not None), params)
+
+    def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
+                 nbytes: int, nfiles: int) -> LoadStats:
+        params = self._scope_params(table, window, run_id)
+        self._delete_scope(s, table, window, params)
+        return self._insert_classified(s, table, params, nbytes, nfiles, None)
+
+    @staticmethod
+    def _insert_classified(s: DuckSession, table: Table, params: dict[str, Any], nbytes: int, nfiles: int,
+                           fast: dict[str, int] | None) -> LoadStats:
+        """`_classified`'s loadable rows into the table, its rejected ones into quarantine; the stats add the rows
+        the fast path loaded (`fast`: rows per file; None where there is no fast path)."""
         s.execute(staging_sql.insert_loaded_sql(table))
         s.execute(duckdb_json.insert_rejected_sql(), params)
         # `_classified` holds exactly one row per input record (it is never filtered): that is `read`.
@@ -261,5 +374,7 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
                             "ORDER BY source_key, line_number LIMIT 10")
         for temp in ("_classified", "_files"):
             s.execute(f"DROP TABLE {temp}")
-        return LoadStats(files=nfiles, bytes=nbytes, read=read, loaded=loaded, rejected=rejected,
-                         sample_rejects=[(k, n, r) for k, n, r in sample])
+        fast_rows = sum(fast.values()) if fast else 0
+        return LoadStats(files=nfiles, bytes=nbytes, read=read + fast_rows, loaded=loaded + fast_rows,
+                         rejected=rejected, sample_rejects=[(k, n, r) for k, n, r in sample],
+                         fast_files=None if fast is None else len(fast))

@@ -7,6 +7,7 @@ every line whole and numbered from the file's first line, whatever the file's si
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,3 +49,41 @@ def _decode(data: bytes, uri: str, first_line: int) -> str:
         column = exc.start - data.rfind(b"\n", 0, exc.start)  # 1-based byte offset within the line
         raise SourceDataError(f"{uri} line {line}: not valid UTF-8 ({exc.reason} at byte {column} of the line)") \
             from None
+
+
+SCAN_WINDOW = 512 << 10  # every aligned window this size holds a newline => every line is under 2 x this
+SCAN_BYTES = 32 * SCAN_WINDOW  # a read of the scan: a whole number of windows, so windows never straddle reads
+
+
+def plain_line_count(path: Path) -> int | None:
+    """The file's number of lines if a one-statement JSON read can load it line for line; None if it cannot tell.
+
+    "Plain": UTF-8 without any byte-order mark, and every line under 1 MiB (so under the record-size limit and
+    read_json's object limit). Blank lines are not ruled out here: the caller compares this count with the rows
+    read_json returns, which skips them. Counting bytes at memchr-like speed costs a fraction of the JSON read.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    last = b""
+    ragged = False
+    with open(path, "rb") as f:
+        while block := f.read(SCAN_BYTES):
+            if ragged:  # a short read before the end: windows would straddle reads
+                return None
+            ragged = len(block) % SCAN_WINDOW != 0
+            lines += block.count(b"\n")
+            last = block[-1:]
+            if not block.isascii():
+                try:
+                    if "\ufeff" in decoder.decode(block):
+                        return None
+                except UnicodeDecodeError:
+                    return None
+            full = len(block) - len(block) % SCAN_WINDOW
+            if any(block.find(b"\n", k, k + SCAN_WINDOW) < 0 for k in range(0, full, SCAN_WINDOW)):
+                return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return lines + (1 if last not in (b"", b"\n") else 0)

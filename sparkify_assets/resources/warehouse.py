@@ -81,6 +81,7 @@ class LoadStats:
     loaded: int = 0
     rejected: int = 0
     sample_rejects: list[tuple[str, int, str]] = field(default_factory=list)  # (key, line, reason)
+    fast_files: int | None = None  # files loaded by one typed scan, without per-record checks (None: no such path)
 
 
 class Warehouse(ConfigurableResource, ABC):

@@ -3,11 +3,15 @@
 Rows never pass through Python. Every record gets exactly one outcome: a typed row, or the first reason it
 cannot be loaded, naming the field. Input is a SELECT of (source_key, partition_key, line_number, text,
 day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
+
+The fast path (`insert_fast_sql`, for log files) applies the same rules to records read by read_json itself and
+inserts the loadable ones directly; a file where any record fails goes through `classify_sql` instead.
 """
 
 from __future__ import annotations
 
-from sparkify_assets.sql.dialect import column_list, q
+from sparkify_assets.sql.dialect import DUCKDB, column_list, q
+from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
 
 MAX_RECORD_BYTES = 1 << 20  # larger records are quarantined, never loaded: no column could hold them
@@ -15,11 +19,12 @@ RAW_TEXT_CHARS = 4000
 MAX_EPOCH_MS = 4102444800000  # 2100-01-01: anything later is a corrupt timestamp, not an event
 
 
-def _fields(col: Column, i: int) -> list[str]:
+def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     """Per-field values computed once per record (DuckDB does not share them between the rules' conditions):
-    the field's JSON `j`, its JSON type `t`, its string content `s` and its typed value `x` (NULL if invalid)."""
-    j = f"v[{i}]"
-    out = [f"{j} AS j{i}", f"json_type({j}) AS t{i}"]
+    its JSON type `t` (from its JSON `j{i}`), its string content `s` and its typed value `x` (NULL if invalid).
+    Both paths compute the typed values with these same expressions from the same JSON text."""
+    j = f"j{i}"
+    out = [f"json_type({j}) AS t{i}"] if with_type else []
     kind = col.json_kind
     if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
         out.append(f"({j} ->> '$') AS s{i}")
@@ -53,6 +58,26 @@ def _type_error(col: Column, i: int) -> str:
     raise ValueError(kind)
 
 
+def _fast_type_ok(col: Column, i: int) -> str:
+    """SQL condition that implies `_type_error` is false, read off the JSON text `j` alone (no json_type parse).
+
+    `j` is the field's JSON as DuckDB serialises it (the same text `json_extract` gives): a string starts with a
+    quote, a number with a digit or '-', an integer is exactly the decimal text of its typed value. Where this
+    cannot tell (a JSON integer as a numeric id), it says no and the file is checked record by record."""
+    j, absent = f"j{i}", f"j{i} IS NULL OR j{i} = 'null'"
+    kind = col.json_kind
+    if kind is JsonKind.STRING:
+        return f"{absent} OR starts_with({j}, '\"')"
+    if kind is JsonKind.NUMBER:
+        return f"{absent} OR left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+    if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
+        return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR)"
+    if kind is JsonKind.NUMERIC_ID:
+        s = f"s{i}"
+        return f"{absent} OR (starts_with({j}, '\"') AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
+    raise ValueError(kind)
+
+
 def _expected(col: Column) -> str:
     return {
         JsonKind.STRING: "a string",
@@ -79,6 +104,36 @@ def _found(v: str) -> str:
     return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
 
 
+def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
+                 fast: bool) -> list[tuple[str, str]]:
+    """The per-field rules, in the order their reasons take precedence: required fields, then each field's type
+    and value. `fast` states the type rules on the JSON text (`_fast_type_ok`, which may only say no where
+    `_type_error` would not); the required and value rules are the same conditions on both paths."""
+    rules: list[tuple[str, str]] = []
+    for c in cols:
+        if not c.nullable:
+            i = idx[c.name]
+            missing = f"j{i} IS NULL OR j{i} = 'null'" if fast else f"j{i} IS NULL OR t{i} = 'NULL'"
+            rules.append((missing, _literal(f"missing required field {c.json_field}")))
+    for c in cols:
+        i = idx[c.name]
+        type_rule = f"NOT coalesce({_fast_type_ok(c, i)}, false)" if fast else _type_error(c, i)
+        rules.append((type_rule,
+                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
+        if c.max_bytes:
+            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
+                          _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
+        if c.json_kind is JsonKind.EPOCH_MS:
+            val = _value(c, i)
+            rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
+                          _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
+            if check_day:
+                rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
+                              _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
+                              "|| partition_key"))
+    return rules
+
+
 def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
     """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
@@ -94,6 +149,7 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     cols = table.source_columns
     paths = ", ".join(_literal(f"$.{c.json_field}") for c in cols)
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
+    jsons = ", ".join(f"v[{i}] AS j{i}" for i in idx.values())
     fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name]))
     rules: list[tuple[str, str]] = [
         (f"strlen(text) > {MAX_RECORD_BYTES}",
@@ -102,26 +158,8 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
         # v is NULL exactly for valid JSON that is not an object, once invalid JSON is ruled out.
         ("v IS NULL",
          f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
+        *_field_rules(cols, idx, check_day, fast=False),
     ]
-    for c in cols:
-        if not c.nullable:
-            i = idx[c.name]
-            rules.append((f"j{i} IS NULL OR t{i} = 'NULL'", _literal(f"missing required field {c.json_field}")))
-    for c in cols:
-        i = idx[c.name]
-        rules.append((_type_error(c, i),
-                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
-        if c.max_bytes:
-            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
-                          _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
-        if c.json_kind is JsonKind.EPOCH_MS:
-            val = _value(c, i)
-            rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
-                          _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
-            if check_day:
-                rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
-                              _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
-                              "|| partition_key"))
     # The first rule that holds gives the reason. The conditions are plain expressions, not CASE branches, so
     # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
     # evaluate a message. Typed values of rejected records are never loaded. Each condition sets one bit (a
@@ -149,8 +187,10 @@ WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
   SELECT *, CASE WHEN is_json AND (starts_with(text, '{{') OR json_type(text) = 'OBJECT')
                  THEN json_extract(text, [{paths}]) END AS v
   FROM checked
+), jsons AS (
+  SELECT *, {jsons} FROM parsed
 ), fields AS (
-  SELECT *, {fields} FROM parsed
+  SELECT *, {fields} FROM jsons
 ), judged AS (
   SELECT *, CASE WHEN failed <> 0 THEN CAST(log2(failed & -failed) AS INTEGER) + 1 END AS rule_no
   FROM (SELECT *, (
@@ -182,3 +222,80 @@ def insert_rejected_sql() -> str:
     return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)})
 SELECT {", ".join(values.get(c, c) for c in cols)}
 FROM _classified WHERE reason IS NOT NULL"""
+
+
+# -- the fast path: whole files through one typed read_json scan --------------------------------------------------
+
+
+def fast_read_columns(table: Table) -> dict[str, str]:
+    """read_json's `columns`: every source field as JSON text, the same text `json_extract` gives the slow path."""
+    return {c.json_field: "JSON" for c in table.source_columns}  # type: ignore[misc]
+
+
+def values_hash(table: Table) -> str:
+    """Hash of a row's required source values: an exact copy of a line has the same values, so a hash that occurs
+    once rules out a copy (the required fields are few, and present in every loaded row)."""
+    return f"hash({column_list(tuple(c.name for c in table.source_columns if not c.nullable))})"
+
+
+def insert_fast_sql(table: Table, nfiles: int) -> str:
+    """INSERT into `table` of every record of the files `$path0..` (keys `$key0..`, days `$day0..` from `$lo0..`
+    to `$hi0..` in epoch ms) on which no rule fails, typed as the slow path would type it, numbered by its file's
+    read_json ordinality.
+
+    One read_json per file, so each file's ordinals are its own (a streaming window numbers the rows, which keeps
+    the scan of a file in order). A file that loses a record here (a rule failed), or
+    whose rows are not exactly its lines 1..n (a blank line is skipped by read_json), is taken out again by the
+    caller and checked record by record. The rules are `_field_rules(fast=True)`: the slow path's, with the type
+    rules stated on the JSON text."""
+    cols = table.source_columns
+    idx = {c.name: i for i, c in enumerate(cols, start=1)}
+    jsons = ", ".join(f"{q(c.json_field)} AS j{idx[c.name]}" for c in cols)  # type: ignore[arg-type]
+    scans = "\n  UNION ALL\n  ".join(
+        f"SELECT $key{n} AS source_key, $day{n} AS partition_key, $lo{n} AS day_start_ms, $hi{n} AS day_end_ms, "
+        f"ordinality, {jsons}\n  FROM read_json($path{n}, format='newline_delimited', records=true, columns=$columns) "
+        "WITH ORDINALITY" for n in range(nfiles))
+    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name], with_type=False))
+    bad = " OR\n      ".join(f"coalesce({cond}, false)" for cond, _ in _field_rules(cols, idx, True, fast=True))
+    values = {c.name: _value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
+    names = table.column_names
+    return f"""INSERT INTO {q(table.name)} ({column_list(names)})
+WITH scanned AS (
+  {scans}
+), fields AS (
+  SELECT *, {fields} FROM scanned
+)
+SELECT {", ".join(values.get(c, c) for c in names)}
+FROM fields
+WHERE NOT (
+      {bad})"""
+
+
+def fast_probe_sql(table: Table) -> str:
+    """Read the file `$path` as `insert_fast_sql` does (every column is used, so every record is transformed)."""
+    counts = ", ".join(f"count({q(c.json_field)})" for c in table.source_columns)  # type: ignore[arg-type]
+    return f"SELECT {counts} FROM read_json($path, format='newline_delimited', records=true, columns=$columns)"
+
+
+def fast_files_sql(table: Table) -> str:
+    """Per file of `$keys` in the window: its rows, first and last line number, and whether a row's values occur
+    more than once in the window (a possible exact copy)."""
+    where = f"{window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
+    return f"""WITH rows AS (
+  SELECT source_key, line_number, {values_hash(table)} AS h FROM {q(table.name)} WHERE {where})
+SELECT source_key, count(*), min(line_number), max(line_number),
+       bool_or(h IN (SELECT h FROM rows GROUP BY h HAVING count(*) > 1))
+FROM rows GROUP BY source_key"""
+
+
+def fast_copies_sql(table: Table) -> str:
+    """Files of `$keys` holding a row (in the window) whose values equal a record the slow path classified:
+    possibly a copy of it, which only the slow path (with the texts) can tell."""
+    return f"""SELECT DISTINCT source_key FROM {q(table.name)}
+WHERE {window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)
+  AND {values_hash(table)} IN (SELECT {values_hash(table)} FROM _classified)"""
+
+
+def delete_files_sql(table: Table) -> str:
+    """Take the rows of the files `$keys` (in the window) out of `table` again."""
+    return f"DELETE FROM {q(table.name)} WHERE {window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
