@@ -102,6 +102,7 @@ def load_metadata(stats: LoadStats, source_uri: str) -> dict[str, Any]:
         "records_read": stats.read,
         "records_loaded": stats.loaded,
         "records_rejected": stats.rejected,
+        **stats.detail,
     }
     if stats.sample_rejects:
         meta["sample_rejects"] = MetadataValue.md(

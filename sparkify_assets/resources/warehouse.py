@@ -81,6 +81,7 @@ class LoadStats:
     loaded: int = 0
     rejected: int = 0
     sample_rejects: list[tuple[str, int, str]] = field(default_factory=list)  # (key, line, reason)
+    detail: dict[str, Any] = field(default_factory=dict)  # how the load went (e.g. incremental): more metadata
 
 
 class Warehouse(ConfigurableResource, ABC):
