@@ -15,7 +15,7 @@ from dagster import AssetKey, DagsterInstance
 from sparkify_assets.assets.songplays import REMATCH_ONLY, REMATCH_ONLY_TAG
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
-from sparkify_assets.tables import ALL_TABLES
+from sparkify_assets.tables import ALL_TABLES, SONG_MATCHES
 from sparkify_assets_tests import warehouse_snapshot
 from sparkify_assets_tests.automation_support import days_requested, execute, song_requests, tick
 from sparkify_assets_tests.conftest import failed_checks, local_defs
@@ -85,7 +85,7 @@ def test_a_refresh_of_two_changed_songs_rematches_only_their_plays_and_equals_a_
     clean = tmp_path / "clean.duckdb"
     with DagsterInstance.ephemeral() as scratch:
         assert materialize_days(local_defs(data, clean), DAYS, scratch).success
-    everything = [t.name for t in ALL_TABLES]
+    everything = [t.name for t in (*ALL_TABLES, SONG_MATCHES)]
     assert warehouse_snapshot.snapshot(db, everything) == warehouse_snapshot.snapshot(clean, everything)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM songplays WHERE song_id IS NOT NULL").fetchone()[0] >= same > 0
