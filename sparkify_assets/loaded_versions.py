@@ -6,7 +6,10 @@
   loaded it (`make run` records in data/dagster_home, `make serve` in PostgreSQL).
 
 The warehouse row is written after the load commits, in its own transaction: a worker dying in between leaves the
-load without its row, so the file is loaded once more (loads are idempotent); never the other way round.
+load without its row, so the file is loaded once more (loads are idempotent); never the other way round. The
+song files also have one row each, written by the load itself in its transaction (an incremental load trusts
+them to say what staging_songs holds; `sql/song_files.py`); the songs' digest row beside them is what the sensor
+compares.
 """
 
 from __future__ import annotations
