@@ -32,7 +32,9 @@ from sparkify_assets.tables import (
     SOURCE_VERSIONS,
     STAGING_EVENTS,
     STAGING_SONGS,
+    Table,
 )
+from sparkify_assets_tests.support.s3 import client, running_moto, s3_source, upload_tree
 
 DAYS = (date(2018, 11, 1), date(2018, 11, 2))
 WINDOW = DayWindow(DAYS)
@@ -143,12 +145,12 @@ def from_scratch(source: LocalFolderSource, db: Path) -> DuckDBWarehouse:
 COMPARED = (STAGING_SONGS, REJECTED_RECORDS, SONGPLAYS, SONGS, ARTISTS, SONG_MATCHES, SOURCE_VERSIONS)
 
 
-def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+def tables(db: Path, compared: tuple[Table, ...] = COMPARED) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the tables a song change reaches; run ids and the songs' digest row (written by the asset,
     not the load) left out."""
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
-        for t in COMPARED:
+        for t in compared:
             cols = ", ".join(f'"{c}"' for c in t.column_names if c != "run_id")
             where = "WHERE source_key <> 'song_data/'" if t is SOURCE_VERSIONS else ""
             out[t.name] = sorted(con.execute(f'SELECT {cols} FROM "{t.name}" {where}').fetchall(), key=repr)
@@ -272,3 +274,24 @@ def test_a_warehouse_whose_plays_were_matched_before_song_matches_existed_is_rem
     scratch = tmp_path / "scratch.duckdb"
     from_scratch(source, scratch)
     assert tables(db) == tables(scratch)
+
+
+def test_on_s3_only_objects_with_a_new_etag_are_fetched(real_sample: Path, tmp_path: Path) -> None:
+    """Against a real S3 API (moto's server on loopback): a re-uploaded song object with new content (a new ETag)
+    is the only one fetched; the same content re-uploaded (same ETag) is not fetched at all."""
+    with running_moto() as endpoint:
+        upload_tree(endpoint, "songs", real_sample, ("song_data/**/*.json",))
+        source = s3_source(endpoint, "songs")
+        inc = DuckDBWarehouse(path=str(tmp_path / "incremental.duckdb"))
+        assert stage_songs(inc, source).files == len(source.song_objects())
+        s3 = client(endpoint)
+        first, second = (o.key for o in source.song_objects()[:2])
+        body = json.loads(s3.get_object(Bucket="songs", Key=first)["Body"].read())
+        s3.put_object(Bucket="songs", Key=first, Body=json.dumps(body | {"title": "Retitled"}).encode())
+        s3.put_object(Bucket="songs", Key=second, Body=s3.get_object(Bucket="songs", Key=second)["Body"].read())
+        stats = stage_songs(inc, source)
+        assert (stats.detail["load_mode"], stats.files, stats.detail["files_new_or_changed"]) == ("incremental", 1, 1)
+        scratch = DuckDBWarehouse(path=str(tmp_path / "scratch.duckdb"))
+        stage_songs(scratch, source)
+    staged = (STAGING_SONGS, REJECTED_RECORDS, SOURCE_VERSIONS)
+    assert tables(tmp_path / "incremental.duckdb", staged) == tables(tmp_path / "scratch.duckdb", staged)
