@@ -157,7 +157,7 @@ def tables(db: Path, compared: tuple[Table, ...] = COMPARED) -> dict[str, list[t
     return out
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_any_sequence_of_catalogue_changes_equals_a_load_from_scratch(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     data = tmp_path / "data"
@@ -171,7 +171,7 @@ def test_any_sequence_of_catalogue_changes_equals_a_load_from_scratch(tmp_path: 
     load_days(inc, source)
     history = []
     rematched = 0
-    for step in range(20):
+    for step in range(15):
         history.append(catalogue.change())
         if rng.random() < 0.3:
             history.append(catalogue.change())  # two changes in one refresh
@@ -180,7 +180,7 @@ def test_any_sequence_of_catalogue_changes_equals_a_load_from_scratch(tmp_path: 
         assert stats.files <= 2 + stats.detail["files_reread_for_song_id"], history
         assert stats.read == stats.loaded + stats.rejected == len(catalogue.present()), history
         rematched += rematch(inc)
-        if step % 10 == 9:
+        if step % 5 == 4:
             load_days(inc, source)  # a daily run in between: re-match, then its days replaced
         from_scratch(source, tmp_path / "scratch.duckdb")
         assert tables(tmp_path / "incremental.duckdb") == tables(tmp_path / "scratch.duckdb"), history

@@ -44,7 +44,7 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
                 for sql in reload:
                     s.execute(sql, win.params)
         seconds = time.perf_counter() - started
-        days = [(_EPOCH + timedelta(days=int(n))).isoformat() for n, _ in per_day]
+        days = [_EPOCH + timedelta(days=int(n)) for n, _ in per_day]
         plays = sum(int(c) for _, c in per_day)
         context.log.info(f"songplays: {plays:,} play(s) re-matched to the song catalogue on {len(days)} day(s); "
                          + ("days' events unchanged (catalogue refresh)" if rematch_only
@@ -54,8 +54,19 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
             "reads": ", ".join(t.name for t in reads),
             "load_mode": "re-match only (song catalogue refresh)" if rematch_only else "days replaced",
             "plays_rematched": plays,
-            "days_rematched": ", ".join(days) if days else "none",
+            "days_rematched": day_ranges(days),
             **reporting.song_match_metadata(warehouse, SONGPLAYS, win),
         })
 
     return songplays
+
+
+def day_ranges(days: list[date]) -> str:
+    """Sorted days as runs of consecutive days ('2018-11-01..2018-11-30, 2018-12-02'): short for any history."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(r[0].isoformat() if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs) or "none"
