@@ -97,7 +97,8 @@ def songplays_rematch(d: Dialect) -> list[str]:
         f"""CREATE TEMP TABLE {REMATCH_TABLE} AS
 SELECT DISTINCT MD5({natural_key}) AS {q("songplay_id")}, {column_list(_PLAY_KEY, "e.")}
 FROM {ev} e
-WHERE e.{q("page")} = 'NextSong' AND ({changed_key} OR ({never_recorded}))""",
+WHERE e.{q("page")} = 'NextSong' AND ({changed_key} OR ({never_recorded}))
+  AND EXISTS (SELECT 1 FROM {sp})""",  # a first load has no plays to re-match: skip the scan
         # Only plays songplays holds: a day not loaded into songplays yet stays unloaded.
         f"DELETE FROM {REMATCH_TABLE} WHERE {q('songplay_id')} NOT IN (SELECT {q('songplay_id')} FROM {sp})",
         f"DELETE FROM {sp} WHERE {q('songplay_id')} IN (SELECT {q('songplay_id')} FROM {REMATCH_TABLE})",
