@@ -65,7 +65,7 @@ def songplays_window(d: Dialect) -> list[str]:
     ]
 
 
-REMATCH_TABLE = "_rematched"  # the plays a rematch re-derived (songplay_id and natural key), until rematch_drop
+REMATCH_TABLE = "_rematched"  # the plays a re-match re-derived (id, natural key); the caller reads, then drops it
 
 
 def songplays_rematch(d: Dialect) -> list[str]:
