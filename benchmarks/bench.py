@@ -77,7 +77,7 @@ def worker(data: str, db: str, first: str, ndays: int) -> None:
     --partition-range` does); print step times and load metadata as JSON."""
     warnings.filterwarnings("ignore")
     imported = time.perf_counter()
-    from dagster import DagsterEventType, DagsterInstance
+    from dagster import DagsterInstance
 
     from sparkify_assets.definitions import build_definitions
     from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -89,21 +89,99 @@ def worker(data: str, db: str, first: str, ndays: int) -> None:
     with tempfile.TemporaryDirectory() as home, DagsterInstance.ephemeral(tempdir=home) as instance:
         result = materialize_days(defs, day_range(date.fromisoformat(first), ndays), instance)
         run_seconds = time.perf_counter() - ready
-        steps: dict[str, float] = {}
-        assets: dict[str, dict[str, Any]] = {}
-        for event in result.all_events:
-            if event.event_type == DagsterEventType.STEP_SUCCESS:
-                steps[event.step_key] = event.event_specific_data.duration_ms / 1000
-            elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
-                m = event.event_specific_data.materialization
-                assets[m.asset_key.to_user_string()] = {
-                    k: m.metadata[k].value for k in ("load_seconds", "records_read", "bytes_read", "records_loaded",
-                                                     "records_rejected", "dagster/row_count") if k in m.metadata}
-    print(json.dumps({
-        "success": result.success, "import_and_definitions_seconds": round(ready - imported, 3),
-        "run_seconds": round(run_seconds, 3), "steps": steps, "assets": assets,
+    print(json.dumps(worker_report(result, ready - imported, run_seconds)))
+
+
+REPORTED = ("load_seconds", "records_read", "bytes_read", "records_loaded", "records_rejected", "dagster/row_count",
+            "files_read", "load_mode", "files_new_or_changed", "plays_rematched", "days_rematched")
+
+
+def worker_report(result: Any, import_seconds: float, run_seconds: float) -> dict[str, Any]:
+    """Step times and load metadata of one run (the last materialization of each asset)."""
+    from dagster import DagsterEventType
+
+    steps: dict[str, float] = {}
+    assets: dict[str, dict[str, Any]] = {}
+    materialized: dict[str, int] = {}
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_SUCCESS:
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            m = event.event_specific_data.materialization
+            name = m.asset_key.to_user_string()
+            materialized[name] = materialized.get(name, 0) + 1
+            assets[name] = {k: m.metadata[k].value for k in REPORTED if k in m.metadata}
+    return {
+        "success": result.success, "import_and_definitions_seconds": round(import_seconds, 3),
+        "run_seconds": round(run_seconds, 3), "steps": steps, "assets": assets, "materializations": materialized,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    }
+
+
+def refresh_worker(data: str, db: str) -> None:
+    """One tick of the source sensor on `data` (a fresh instance: it asks the warehouse what is loaded), then the
+    song-catalogue run it requests, executed as the daemon would launch it; reported like `worker`."""
+    warnings.filterwarnings("ignore")
+    imported = time.perf_counter()
+    from dagster import DagsterInstance, build_sensor_context
+
+    from sparkify_assets.definitions import build_definitions
+    from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
+    from sparkify_assets.resources.source import LocalFolderSource
+
+    defs = build_definitions(LocalFolderSource(root=data), DuckDBWarehouse(path=db))
+    sensor = defs.resolve_sensor_def("source_files_sensor")
+    ready = time.perf_counter()
+    with tempfile.TemporaryDirectory() as home, DagsterInstance.ephemeral(tempdir=home) as instance:
+        with build_sensor_context(instance=instance, cursor=None, definitions=defs,
+                                  resources=dict(defs.resources)) as context:
+            requests = sensor.evaluate_tick(context).run_requests
+        ticked = time.perf_counter()
+        if [r.job_name for r in requests] != ["song_catalog"]:
+            raise RuntimeError(f"expected one song_catalog request, got {[r.job_name for r in requests]}")
+        (request,) = requests
+        result = defs.resolve_job_def(request.job_name).execute_in_process(
+            instance=instance, tags=request.tags, asset_selection=request.asset_selection, raise_on_error=False)
+        run_seconds = time.perf_counter() - ticked
+    report = worker_report(result, ready - imported, run_seconds)
+    report["sensor_tick_seconds"] = round(ticked - ready, 3)
+    print(json.dumps(report))
+
+
+def change_songs(data: Path, into: Path, n: int) -> list[str]:
+    """A copy of `data` (log files linked, song files copied with their modification times, so the warehouse
+    sees them as loaded) in which `n` song files spread over the catalogue get a new title or duration."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    for name in ("log_data", "log_json_path.json"):
+        if (data / name).exists():
+            (into / name).symlink_to(data / name)
+    shutil.copytree(data / "song_data", into / "song_data", copy_function=shutil.copy2)
+    files = sorted((into / "song_data").rglob("*.json"))
+    changed = files[:: max(1, len(files) // n)][:n]
+    for i, path in enumerate(changed):
+        record = json.loads(path.read_text())
+        record |= {"title": record["title"] + " (remastered)"} if i % 2 == 0 else {"duration": record["duration"] + 1}
+        mtime = path.stat().st_mtime_ns
+        path.write_text(json.dumps(record))
+        os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
+    return [p.relative_to(into).as_posix() for p in changed]
+
+
+def run_refresh(data: Path, db: Path) -> dict[str, Any]:
+    """The sensor's song refresh in a fresh process, like run_days."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--refresh-worker", str(data), str(db)],
+                          capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"refresh worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not out["success"]:
+        raise RuntimeError(f"song refresh run failed:\n{proc.stderr[-3000:]}")
+    out["process_wall_seconds"] = round(wall, 3)
+    return out
 
 
 def run_days(data: Path, db: Path, first: date, ndays: int) -> dict[str, Any]:
@@ -318,6 +396,9 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(*sys.argv[2:5], int(sys.argv[5]))
         return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "--refresh-worker":
+        refresh_worker(*sys.argv[2:4])
+        return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke scale: 60,000 events, 2,000 songs")
     p.add_argument("--events", type=int, help="events over the backfill's days (default 1,000,000)")
@@ -338,6 +419,8 @@ def main() -> int:
                    help="the real Sparkify sample, for the fixed-cost case (skipped if missing)")
     p.add_argument("--fixed-cost-only", action="store_true", help="only the fixed-cost case (real sample, CLI)")
     p.add_argument("--no-fixed-cost", action="store_true", help="skip the fixed-cost case")
+    p.add_argument("--changed-songs", type=int, default=10,
+                   help="song files the 'song refresh' case rewrites on top of the history (0 skips the case)")
     a = p.parse_args()
     if a.fixed_cost_only:
         return report_fixed_cost_only(a.real_sample, a.cache, a.out.with_name("fixed-cost.json"))
@@ -361,6 +444,12 @@ def main() -> int:
         day_next = run_days(data, work / "history.duckdb", extra_day, 1)
         print("the first day alone ...", flush=True)
         day_first = run_days(data, work / "first.duckdb", FIRST_DAY, 1)
+        refresh: dict[str, Any] = {}
+        if a.changed_songs:
+            print(f"song refresh: {a.changed_songs} song files changed on top of the history ...", flush=True)
+            changed = change_songs(data, work / "refresh-data", a.changed_songs)
+            refresh = run_refresh(work / "refresh-data", work / "history.duckdb")
+            refresh["changed_files"] = len(changed)
         print(f"naive: pandas + executemany, {a.naive_events:,} events ...", flush=True)
         naive_per_event, naive_n = naive_seconds_per_event(log_files(data, backfill_days), work / "naive.duckdb",
                                                            a.naive_events)
@@ -412,6 +501,7 @@ def main() -> int:
             "day_after_history": {"run_seconds": day_next["run_seconds"],
                                   "steps": {k: day_next["steps"].get(k) for k in step_names}},
         },
+        "song_refresh": refresh,
         "executors": executors,
         "fixed_cost": fixed,
         "largest_day": biggest,
@@ -423,6 +513,8 @@ def main() -> int:
         "naive_over_ours_per_event": round(naive_per_event / ours_per_event, 1),
         "day_after_history_over_first_day": round(day_next["run_seconds"] / day_first["run_seconds"], 2),
     }
+    if refresh:
+        result["ratios"]["song_refresh_over_one_day"] = round(refresh["run_seconds"] / day_next["run_seconds"], 2)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
     if a.record:
@@ -449,6 +541,10 @@ def main() -> int:
         ("first day alone", f"{day_first['run_seconds']:.1f} s", "fresh warehouse"),
         (f"day {a.days + 1} on {a.days} days", f"{day_next['run_seconds']:.1f} s", "same run shape"),
         ("  day N+1 / day 1", f"{r['day_after_history_over_first_day']:.2f} x", "target <= 1.5"),
+        *([(f"song refresh, {refresh['changed_files']} files changed", f"{refresh['run_seconds']:.1f} s",
+            f"sensor's run on day {a.days + 1}'s warehouse; its tick {refresh['sensor_tick_seconds']:.1f} s"),
+           ("  refresh / one-day run", f"{r['song_refresh_over_one_day']:.2f} x",
+            f"target <= 2 (one-day run: day {a.days + 1})")] if refresh else []),
         *[(f"CLI backfill, {k.removesuffix('_seconds')}", f"{v:.1f} s", "30-day default sample")
           for k, v in executors.items()],
         *(fixed_cost_rows(fixed) if fixed else []),

@@ -6,7 +6,10 @@
   loaded it (`make run` records in data/dagster_home, `make serve` in PostgreSQL).
 
 The warehouse row is written after the load commits, in its own transaction: a worker dying in between leaves the
-load without its row, so the file is loaded once more (loads are idempotent); never the other way round.
+load without its row, so the file is loaded once more (loads are idempotent); never the other way round. The
+song files also have one row each, written by the load itself in its transaction (an incremental load trusts
+them to say what staging_songs holds; `sql/song_files.py`); the songs' digest row beside them is what the sensor
+compares.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONG
 
 LOG_METADATA = "source_versions"  # staging_events: JSON {key: version} of the files the load read
 SONG_METADATA = "source_digest"  # staging_songs: songs_digest() of the song files the load read
-SONGS_KEY = SONG_PREFIX  # the one source_versions row of staging_songs
+SONGS_KEY = SONG_PREFIX  # the source_versions row of staging_songs holding the digest (per-file rows beside it)
 
 
 def songs_digest(objects: Sequence[SourceObject]) -> str | None:
@@ -58,6 +61,21 @@ def record(warehouse: Warehouse, table: Table, versions: dict[str, str], days: S
     if rows:
         statements.append(f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
                           f"VALUES {', '.join(rows)}")
+    warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
+
+
+def record_songs_digest(warehouse: Warehouse, digest: str | None) -> None:
+    """Replace the one digest row of staging_songs; its per-file rows are the load's own (written in its
+    transaction, by an engine that loads incrementally)."""
+    d = warehouse.dialect
+    params = {"target_table": STAGING_SONGS.name, "key": SONGS_KEY, "version": digest}
+    statements = [f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} = {d.param('target_table')} "
+                  f"AND {q('source_key')} = {d.param('key')}"]
+    if digest:
+        statements.append(f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
+                          f"VALUES ({d.param('target_table')}, {_param(d, 'none')}, {d.param('key')}, "
+                          f"{d.param('version')})")
+        params["none"] = None
     warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
 
 

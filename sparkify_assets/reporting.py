@@ -102,6 +102,7 @@ def load_metadata(stats: LoadStats, source_uri: str) -> dict[str, Any]:
         "records_read": stats.read,
         "records_loaded": stats.loaded,
         "records_rejected": stats.rejected,
+        **stats.detail,
     }
     if stats.fast_files is not None:  # which files needed the per-record checks (a file with a problem does)
         meta["files_fast_path"] = stats.fast_files

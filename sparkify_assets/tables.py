@@ -284,9 +284,10 @@ REJECTED_RECORDS = Table(
 SOURCE_VERSIONS = Table(
     name="source_versions",
     description="What the staging tables were loaded from: one row per daily log file in staging_events (its key "
-    "and version, the S3 ETag or the file's modification time), and one row for staging_songs whose version is a "
-    "digest of every song file's key and version. The source sensor reads it, so a file already loaded in its "
-    "current version is not loaded again, whichever Dagster instance loaded it.",
+    "and version, the S3 ETag or the file's modification time); for staging_songs one row per song file (written "
+    "in the load's transaction, so the next load reads only new or changed files) and one row 'song_data/' whose "
+    "version is a digest of every song file's key and version. The source sensor reads it, so a file already "
+    "loaded in its current version is not loaded again, whichever Dagster instance loaded it.",
     columns=(
         _c("target_table", "VARCHAR(64)", "Staging table the file was loaded into.", nullable=False),
         _c("partition_key", "VARCHAR(10)", "Daily partition (YYYY-MM-DD) of a log file; null for the song files."),
@@ -301,7 +302,27 @@ SOURCE_VERSIONS = Table(
     design_note="ALL: a few rows per day, read by key only.",
 )
 
+SONG_MATCHES = Table(
+    name="song_matches",
+    description="Bookkeeping of songplays: the song catalogue its plays are matched against, one row per (title, "
+    "artist name, duration) with the song that key matches (the smallest song_id). A songplays load compares it "
+    "with staging_songs and re-matches only the plays whose key changed, in every day loaded.",
+    columns=(
+        _c("title", "VARCHAR(512)", "Song title (staging_songs.title).", nullable=False),
+        _c("artist_name", "VARCHAR(512)", "Artist name (staging_songs.artist_name).", nullable=False),
+        _c("duration", "DOUBLE PRECISION", "Song length, seconds (staging_songs.duration).", nullable=False),
+        _c("song_id", "VARCHAR(32)", "The song plays with this key match.", nullable=False),
+        _c("artist_id", "VARCHAR(32)", "That song's artist.", nullable=False),
+    ),
+    key=("title", "artist_name", "duration"),
+    diststyle="ALL",
+    sortkey=("title",),
+    design_note="ALL: the size of the catalogue, joined with staging_events on the changed keys only.",
+)
+
 WAREHOUSE_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS, SONGPLAYS, USERS, SONGS, ARTISTS, TIME)
+# SONG_MATCHES is songplays' own bookkeeping, created by the songplays load (not listed with the tables every
+# load and report walks).
 ALL_TABLES: tuple[Table, ...] = (*WAREHOUSE_TABLES, REJECTED_RECORDS, SOURCE_VERSIONS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 

@@ -1,28 +1,72 @@
 """The fact table: every song play of the partition's days, matched to the song catalogue."""
 
+import time
+from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
 from sparkify_assets import reporting
-from sparkify_assets.assets.common import (
-    fail_permanent_errors_at_once,
-    run_transform,
-    table_asset,
-)
+from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import transforms
 from sparkify_assets.sql.dialect import Dialect
-from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, STAGING_SONGS
+from sparkify_assets.tables import SONG_MATCHES, SONGPLAYS, STAGING_EVENTS, STAGING_SONGS
+
+# A run tagged so (the source sensor's song-catalogue refresh) only re-matches plays; the days' events are unchanged.
+REMATCH_ONLY_TAG = "sparkify/songplays"
+REMATCH_ONLY = "rematch-only"
+
+_EPOCH = date(1970, 1, 1)
 
 
 def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
-    sql = transforms.songplays_window(dialect)
+    rematch = transforms.songplays_rematch(dialect)
+    reload = transforms.songplays_window(dialect)
+    reads = (STAGING_EVENTS, STAGING_SONGS)
 
-    @asset(**table_asset(SONGPLAYS, sql=sql, dialect=dialect, kind=kind, deps=[STAGING_EVENTS.name, STAGING_SONGS.name],
-                         group="warehouse"))
+    @asset(**table_asset(SONGPLAYS, sql=[*rematch, *reload], dialect=dialect, kind=kind,
+                         deps=[t.name for t in reads], group="warehouse"))
     @fail_permanent_errors_at_once
     def songplays(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        return run_transform(context, warehouse, SONGPLAYS, sql, reads=(STAGING_EVENTS, STAGING_SONGS),
-                             extra_metadata=reporting.song_match_metadata)
+        """Every load first re-matches the plays of any day whose song key changed in the catalogue, then (unless
+        the run is a catalogue refresh) replaces its own days; both in one transaction."""
+        win = window(context)
+        assert win is not None
+        rematch_only = context.run.tags.get(REMATCH_ONLY_TAG) == REMATCH_ONLY
+        started = time.perf_counter()
+        with warehouse.transaction() as s:
+            warehouse.ensure_tables(s, (*reads, SONGPLAYS, SONG_MATCHES))
+            for sql in rematch:
+                s.execute(sql)
+            per_day = s.fetchall(transforms.rematch_summary_sql())
+            s.execute(f"DROP TABLE {transforms.REMATCH_TABLE}")
+            if not rematch_only:
+                for sql in reload:
+                    s.execute(sql, win.params)
+        seconds = time.perf_counter() - started
+        days = [_EPOCH + timedelta(days=int(n)) for n, _ in per_day]
+        plays = sum(int(c) for _, c in per_day)
+        context.log.info(f"songplays: {plays:,} play(s) re-matched to the song catalogue on {len(days)} day(s); "
+                         + ("days' events unchanged (catalogue refresh)" if rematch_only
+                            else f"loaded {win.days[0]}..{win.days[-1]}"))
+        return MaterializeResult(metadata={
+            **reporting.table_metadata(warehouse, SONGPLAYS, win, seconds),
+            "reads": ", ".join(t.name for t in reads),
+            "load_mode": "re-match only (song catalogue refresh)" if rematch_only else "days replaced",
+            "plays_rematched": plays,
+            "days_rematched": day_ranges(days),
+            **reporting.song_match_metadata(warehouse, SONGPLAYS, win),
+        })
 
     return songplays
+
+
+def day_ranges(days: list[date]) -> str:
+    """Sorted days as runs of consecutive days ('2018-11-01..2018-11-30, 2018-12-02'): short for any history."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(r[0].isoformat() if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs) or "none"

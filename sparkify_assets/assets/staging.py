@@ -50,7 +50,7 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         seconds = time.perf_counter() - started
         context.log.info(f"staging_songs: {stats.loaded:,} loaded, {stats.rejected:,} rejected in {seconds:.2f}s")
         digest = loaded_versions.songs_digest(objects)
-        loaded_versions.record(warehouse, STAGING_SONGS, {loaded_versions.SONGS_KEY: digest} if digest else {})
+        loaded_versions.record_songs_digest(warehouse, digest)
         return MaterializeResult(metadata={
             **reporting.table_metadata(warehouse, STAGING_SONGS, None, seconds),
             **reporting.load_metadata(stats, source.uri("song_data/")),

@@ -19,6 +19,7 @@ DAILY_JOB = define_asset_job(
 SONG_CATALOG_JOB = define_asset_job(
     "song_catalog",
     selection=AssetSelection.assets(STAGING_SONGS.name).downstream(),
-    description="Reload the song files (staging_songs) and rebuild what depends on them: songs, artists, and "
-    "songplays/time over the days loaded, so plays are matched against the new catalogue.",
+    description="Reload the song files (staging_songs: only new or changed ones) and rebuild what depends on them: "
+    "songs, artists, and songplays/time over the days loaded, so plays are matched against the new catalogue. The "
+    "sensor's refresh selects songplays without time and only re-matches the plays of changed songs.",
 )

@@ -18,16 +18,20 @@ from dagster import (
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from sparkify_assets import loaded_versions
+from sparkify_assets.assets.songplays import REMATCH_ONLY, REMATCH_ONLY_TAG
 from sparkify_assets.automation.cursor import Loaded, SourceCursor, plan_logs, songs_digest
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.pools import ensure_pool_known
 from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.tables import ARTISTS, SONGS, STAGING_EVENTS, STAGING_SONGS
+from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS
 
-# What a song refresh rebuilds when no day has been loaded yet (songplays and time need a range of days).
+# What a song refresh rebuilds when no day has been loaded yet (songplays needs a range of days).
 SONG_ASSETS_WITHOUT_DAYS = [AssetKey(t.name) for t in (STAGING_SONGS, SONGS, ARTISTS)]
+# With days: songplays too, re-matching only the plays whose song key changed. Not time: a re-match changes no
+# start_time, so time's rows cannot change.
+SONG_ASSETS_WITH_DAYS = [*SONG_ASSETS_WITHOUT_DAYS, AssetKey(SONGPLAYS.name)]
 
 
 def partition_state():
@@ -153,13 +157,15 @@ def _loaded_days(context: SensorEvaluationContext) -> set[str]:
 
 
 def _song_request(digest: str, days: list[date]) -> RunRequest:
-    """Reload the songs; songplays and time over every day there is, so old plays match the new catalogue."""
+    """Reload the changed song files; songplays materialized over every day there is (so each day shows it is
+    matched against the new catalogue), re-matching in place only the plays whose song key changed."""
     run_key = f"{SONG_PREFIX}@{digest}"
     if not days:
         return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=run_key, asset_selection=SONG_ASSETS_WITHOUT_DAYS,
                           tags={"sparkify/trigger": "sensor"})
-    return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=run_key, tags={
+    return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=run_key, asset_selection=SONG_ASSETS_WITH_DAYS, tags={
         "sparkify/trigger": "sensor",
+        REMATCH_ONLY_TAG: REMATCH_ONLY,
         ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
     })

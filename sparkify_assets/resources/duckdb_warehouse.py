@@ -15,7 +15,7 @@ from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count
-from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
+from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
     DayWindow,
     LoadStats,
@@ -25,13 +25,21 @@ from sparkify_assets.resources.warehouse import (
     WarehouseResourceError,
     used_params,
 )
-from sparkify_assets.sql import duckdb_json
+from sparkify_assets.sql import duckdb_json, song_files
 from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import DUCKDB, Dialect
-from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
+from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS, Table
 
 _BOM = "chr(65279)"
 MEMORY_LIMIT_VARIABLE = "SPARKIFY_DUCKDB_MEMORY_LIMIT"
+
+
+def _song_records() -> str:
+    """Each song file as one record (line 1), from `_files` and the paths in $paths."""
+    return f"""
+  SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, 1 AS line_number,
+         trim(ltrim(t.content, {_BOM}), chr(10) || chr(13) || chr(9) || ' ') AS text
+  FROM read_text($paths) t JOIN _files f ON f.path = t.filename"""
 
 
 def _is_resource_error(exc: duckdb.Error) -> bool:
@@ -257,17 +265,86 @@ class DuckDBWarehouse(Warehouse):
         s.execute("DROP TABLE _lines")
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
-        files = [(o, None, None, None) for o in objects]
-        records = f"""
-  SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, 1 AS line_number,
-         trim(ltrim(t.content, {_BOM}), chr(10) || chr(13) || chr(9) || ' ') AS text
-  FROM read_text($paths) t JOIN _files f ON f.path = t.filename"""
-        with source.local_files(objects) as paths, self.transaction() as s:
-            self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
-            self._load_files(s, files, paths)
-            classify = duckdb_json.classify_sql(STAGING_SONGS, records, "song_id", False, reread=False)
-            self._classify(s, classify, "song_id", paths, source)
-            return self._replace(s, STAGING_SONGS, None, run_id, sum(o.size for o in objects), len(objects))
+        """Read only the song files that are new or changed since the last load (and the unchanged ones competing
+        with them for a song_id); a full reload when the recorded per-file versions do not describe the tables."""
+        params = {"target_table": STAGING_SONGS.name, "digest_key": SONG_PREFIX, "run_id": run_id}
+        with self.transaction() as s:
+            self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS, SOURCE_VERSIONS))
+            s.execute(song_files.create_listing_sql(),
+                      {"key": [o.key for o in objects], "version": [o.version for o in objects]})
+            ((recorded, staged, rejected),) = s.fetchall(song_files.counts_sql(), params)
+            if recorded == 0 or recorded != staged + rejected:
+                stats = self._songs_full(s, source, objects, params)
+            else:
+                stats = self._songs_changed(s, source, objects, params, recorded)
+            s.execute("DROP TABLE _song_listing")
+            return stats
+
+    def _songs_full(self, s: DuckSession, source: RawSource, objects: Sequence[SourceObject],
+                    params: dict[str, Any]) -> LoadStats:
+        with source.local_files(objects) as paths:
+            self._classify_songs(s, objects, paths, source)
+        stats = self._replace(s, STAGING_SONGS, None, params["run_id"], sum(o.size for o in objects), len(objects))
+        for sql in song_files.record_versions_sql(whole=True):
+            s.execute(sql, params)
+        stats.detail = {"load_mode": "full", "files_listed": len(objects)}
+        return stats
+
+    def _songs_changed(self, s: DuckSession, source: RawSource, objects: Sequence[SourceObject],
+                       params: dict[str, Any], recorded: int) -> LoadStats:
+        s.execute(song_files.create_gone_sql(), params)
+        gone = {k for (k,) in s.fetchall("SELECT source_key FROM _song_gone")}
+        by_key = {o.key: o for o in objects}
+        changed = [by_key[k] for k in sorted(gone) if k in by_key]
+        classified = loaded = rejected = 0
+        sample: list[tuple[Any, ...]] = []
+        with source.local_files(changed) as changed_paths:
+            if changed:
+                self._load_files(s, [(o, None, None, None) for o in changed], changed_paths)
+                new_ids = (f"SELECT CASE WHEN json_valid(text) THEN json_extract_string(text, '$.song_id') END "
+                           f"AS song_id FROM ({_song_records()})")
+                s.execute("CREATE TEMP TABLE _song_new_ids AS " + new_ids,
+                          {"paths": sorted(str(p) for p in changed_paths.values())})
+                s.execute("DROP TABLE _files")
+            else:
+                s.execute("CREATE TEMP TABLE _song_new_ids (song_id VARCHAR)")
+            s.execute(song_files.create_scope_sql("SELECT song_id FROM _song_new_ids"), params)
+            scope = {k for (k,) in s.fetchall("SELECT source_key FROM _song_scope")}
+            reread = [by_key[k] for k in sorted(scope - gone) if k in by_key]
+            read = [*changed, *reread]
+            for sql in song_files.delete_scope_sql():
+                s.execute(sql, params)
+            if read:
+                with source.local_files(reread) as reread_paths:
+                    self._classify_songs(s, read, {**changed_paths, **reread_paths}, source)
+                s.execute(staging_sql.insert_loaded_sql(STAGING_SONGS))
+                s.execute(duckdb_json.insert_rejected_sql(), params)
+                ((classified, loaded, rejected),) = s.fetchall(
+                    "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), "
+                    "count(*) FILTER (WHERE reason IS NOT NULL) FROM _classified")
+                sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified "
+                                    "WHERE reason IS NOT NULL ORDER BY source_key, line_number LIMIT 10")
+                for temp in ("_classified", "_files"):
+                    s.execute(f"DROP TABLE {temp}")
+        for sql in song_files.record_versions_sql(whole=False):
+            s.execute(sql, params)
+        ((_, total_loaded, total_rejected),) = s.fetchall(song_files.counts_sql(), params)
+        for temp in ("_song_gone", "_song_new_ids", "_song_scope"):
+            s.execute(f"DROP TABLE {temp}")
+        # Every listed file is one record: those read now, and those kept as earlier loads left them.
+        return LoadStats(files=len(read), bytes=sum(o.size for o in read), read=classified + len(objects) - len(read),
+                         loaded=total_loaded, rejected=total_rejected,
+                         sample_rejects=[(k, n, r) for k, n, r in sample],
+                         detail={"load_mode": "incremental", "files_listed": len(objects),
+                                 "files_new_or_changed": len(changed), "files_removed": len(gone) - len(changed),
+                                 "files_reread_for_song_id": len(reread), "rows_loaded_now": loaded,
+                                 "rows_rejected_now": rejected})
+
+    def _classify_songs(self, s: DuckSession, objects: Sequence[SourceObject], paths: dict[str, Path],
+                        source: RawSource) -> None:
+        self._load_files(s, [(o, None, None, None) for o in objects], paths)
+        classify = duckdb_json.classify_sql(STAGING_SONGS, _song_records(), "song_id", False, reread=False)
+        self._classify(s, classify, "song_id", paths, source)
 
     @staticmethod
     def _load_files(s: DuckSession, files: list[tuple[SourceObject, str | None, int | None, int | None]],

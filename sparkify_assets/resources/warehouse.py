@@ -82,6 +82,7 @@ class LoadStats:
     rejected: int = 0
     sample_rejects: list[tuple[str, int, str]] = field(default_factory=list)  # (key, line, reason)
     fast_files: int | None = None  # files loaded by one typed scan, without per-record checks (None: no such path)
+    detail: dict[str, Any] = field(default_factory=dict)  # how the load went (e.g. incremental): more metadata
 
 
 class Warehouse(ConfigurableResource, ABC):

@@ -9,34 +9,114 @@ from __future__ import annotations
 
 from sparkify_assets.sql.dialect import Dialect, column_list, q
 from sparkify_assets.sql.queries import window_predicate
-from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS, TIME, USERS, Table
+from sparkify_assets.tables import (
+    ARTISTS,
+    SONG_MATCHES,
+    SONGPLAYS,
+    SONGS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TIME,
+    USERS,
+    Table,
+)
 
 
 def _insert(table: Table, select: str) -> str:
     return f"INSERT INTO {q(table.name)} ({column_list(table.column_names)})\n{select}"
 
 
+MATCH_KEY = ("title", "artist_name", "duration")  # staging_songs columns a play's (song, artist, length) match
+_EVENT_KEY = ("song", "artist", "length")  # the staging_events columns they are compared with
+_PLAY_KEY = ("user_id", "session_id", "item_in_session", "ts")  # a play's natural key: songplay_id is its md5
+
+
+def song_matches_select() -> str:
+    """The catalogue as plays match it: per (title, artist name, duration), the song with the smallest song_id.
+
+    A key with a NULL part can match no play (NULL never equals), so it is left out."""
+    cols = column_list(SONG_MATCHES.column_names)
+    known = " AND ".join(f"{q(c)} IS NOT NULL" for c in MATCH_KEY)
+    return f"""SELECT {cols} FROM (
+  SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {column_list(MATCH_KEY)} ORDER BY {q("song_id")}) AS rn
+  FROM {q(STAGING_SONGS.name)} WHERE {known}
+) ranked WHERE rn = 1"""
+
+
+def _key_join(left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{q(m)} = {right}.{q(e)}" for m, e in zip(MATCH_KEY, _EVENT_KEY, strict=True))
+
+
+def _songplays_select(d: Dialect, matches: str, extra_join: str = "") -> str:
+    natural_key = " || '|' || ".join(f"COALESCE(CAST(e.{q(c)} AS VARCHAR), '')" for c in _PLAY_KEY)
+    return f"""SELECT MD5({natural_key}), {d.ts_from_epoch_ms("e." + q("ts"))}, e.{q("user_id")}, e.{q("level")},
+       s.{q("song_id")}, s.{q("artist_id")}, e.{q("session_id")}, e.{q("location")}, e.{q("user_agent")}
+FROM {q(STAGING_EVENTS.name)} e{extra_join}
+LEFT JOIN ({matches}) s ON {_key_join("s", "e")}
+WHERE e.{q("page")} = 'NextSong'"""
+
+
 def songplays_window(d: Dialect) -> list[str]:
     """Every NextSong event of the window, matched to at most one song by (title, artist name, length)."""
-    matched_songs = f"""
-        SELECT {q("title")}, {q("artist_name")}, {q("duration")}, {q("song_id")}, {q("artist_id")},
-               ROW_NUMBER() OVER (PARTITION BY {q("title")}, {q("artist_name")}, {q("duration")}
-                                  ORDER BY {q("song_id")}) AS rn
-        FROM {q(STAGING_SONGS.name)}"""
-    natural_key = " || '|' || ".join(
-        f"COALESCE(CAST(e.{q(c)} AS VARCHAR), '')" for c in ("user_id", "session_id", "item_in_session", "ts")
-    )
-    select = f"""SELECT MD5({natural_key}), {d.ts_from_epoch_ms("e." + q("ts"))}, e.{q("user_id")}, e.{q("level")},
-       s.{q("song_id")}, s.{q("artist_id")}, e.{q("session_id")}, e.{q("location")}, e.{q("user_agent")}
-FROM {q(STAGING_EVENTS.name)} e
-LEFT JOIN ({matched_songs}) s
-  ON s.rn = 1 AND s.{q("title")} = e.{q("song")} AND s.{q("artist_name")} = e.{q("artist")}
-     AND s.{q("duration")} = e.{q("length")}
-WHERE e.{q("page")} = 'NextSong' AND {window_predicate(STAGING_EVENTS, d, "e")}"""
+    select = f"{_songplays_select(d, song_matches_select())} AND {window_predicate(STAGING_EVENTS, d, 'e')}"
     return [
         f"DELETE FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONGPLAYS, d)}",
         _insert(SONGPLAYS, select),
     ]
+
+
+REMATCH_TABLE = "_rematched"  # the plays a re-match re-derived (id, natural key); the caller reads, then drops it
+
+
+def songplays_rematch(d: Dialect) -> list[str]:
+    """Bring every play already in songplays, whatever its day, up to date with the song catalogue, touching only
+    the plays whose (song, artist, length) is a key that changed since the last load (song_matches).
+
+    A changed key is one whose matched song differs, appears or disappears. Those plays are deleted and re-derived
+    from staging_events exactly as the window load derives them (with any other event of the same natural key, so
+    the rows equal a full rebuild's). A warehouse whose song_matches was never written while plays are matched
+    (one loaded before this table existed) re-derives every play once."""
+    cols = column_list(SONG_MATCHES.column_names)
+    sm, sp, ev = q(SONG_MATCHES.name), q(SONGPLAYS.name), q(STAGING_EVENTS.name)
+    changed_key = f"EXISTS (SELECT 1 FROM _keys_changed k WHERE {_key_join('k', 'e')})"
+    never_recorded = (f"NOT EXISTS (SELECT 1 FROM {sm}) AND EXISTS (SELECT 1 FROM {sp} "
+                      f"WHERE {q('song_id')} IS NOT NULL)")
+    natural_key = " || '|' || ".join(f"COALESCE(CAST(e.{q(c)} AS VARCHAR), '')" for c in _PLAY_KEY)
+    same_play = " AND ".join(
+        f"r.{q(c)} = e.{q(c)}" for c in _PLAY_KEY if c != "user_id"
+    ) + f" AND (r.{q('user_id')} = e.{q('user_id')} OR (r.{q('user_id')} IS NULL AND e.{q('user_id')} IS NULL))"
+    in_changed = "EXISTS (SELECT 1 FROM _keys_changed k WHERE " + " AND ".join(
+        f"k.{q(c)} = {sm}.{q(c)}" for c in MATCH_KEY) + ")"
+    return [
+        f"CREATE TEMP TABLE _matches_now AS {song_matches_select()}",
+        f"""CREATE TEMP TABLE _keys_changed AS SELECT DISTINCT {column_list(MATCH_KEY)} FROM (
+  (SELECT {cols} FROM _matches_now EXCEPT SELECT {cols} FROM {sm})
+  UNION ALL
+  (SELECT {cols} FROM {sm} EXCEPT SELECT {cols} FROM _matches_now)
+) changed""",
+        f"""CREATE TEMP TABLE {REMATCH_TABLE} AS
+SELECT DISTINCT MD5({natural_key}) AS {q("songplay_id")}, {column_list(_PLAY_KEY, "e.")}
+FROM {ev} e
+WHERE e.{q("page")} = 'NextSong' AND ({changed_key} OR ({never_recorded}))
+  AND EXISTS (SELECT 1 FROM {sp})""",  # a first load has no plays to re-match: skip the scan
+        # Only plays songplays holds: a day not loaded into songplays yet stays unloaded.
+        f"DELETE FROM {REMATCH_TABLE} WHERE {q('songplay_id')} NOT IN (SELECT {q('songplay_id')} FROM {sp})",
+        f"DELETE FROM {sp} WHERE {q('songplay_id')} IN (SELECT {q('songplay_id')} FROM {REMATCH_TABLE})",
+        _insert(SONGPLAYS, _songplays_select(d, "SELECT * FROM _matches_now",
+                                             f"\nJOIN {REMATCH_TABLE} r ON {same_play}")),
+        f"DELETE FROM {sm} WHERE {in_changed}",
+        f"INSERT INTO {sm} ({cols}) SELECT {cols} FROM _matches_now m "
+        f"WHERE EXISTS (SELECT 1 FROM _keys_changed k WHERE "
+        + " AND ".join(f"k.{q(c)} = m.{q(c)}" for c in MATCH_KEY) + ")",
+        "DROP TABLE _matches_now",
+        "DROP TABLE _keys_changed",
+    ]
+
+
+def rematch_summary_sql() -> str:
+    """How many plays the rematch re-derived, and on which UTC days (epoch day numbers)."""
+    return (f"SELECT FLOOR({q('ts')} / 86400000) AS epoch_day, COUNT(*) FROM {REMATCH_TABLE} "
+            "GROUP BY 1 ORDER BY 1")
 
 
 def time_window(d: Dialect) -> list[str]:
