@@ -307,10 +307,27 @@ defs = Definitions(assets=[trivial])
 HEAVY_MODULES = ("dagster_aws", "boto3", "botocore", "redshift_connector", "pandas")
 
 
-def fixed_cost(real_sample: Path, work: Path, repeats: int = 3) -> dict[str, Any]:
+def event_census(home: Path) -> dict[str, int]:
+    """Events per type in the run's SQLite event log under `home`: what Dagster committed, one at a time."""
+    import sqlite3
+
+    counts: dict[str, int] = {}
+    for db in (home / "history" / "runs").glob("*.db"):
+        if db.stem == "index":
+            continue
+        with sqlite3.connect(db) as con:
+            for kind, n in con.execute("SELECT COALESCE(dagster_event_type, 'LOG'), COUNT(*) FROM event_logs "
+                                       "GROUP BY 1"):
+                counts[kind] = counts.get(kind, 0) + n
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def fixed_cost(real_sample: Path, work: Path, repeats: int = 3, baseline: Path | None = None) -> dict[str, Any]:
     """Whole CLI processes, as a user types them, on the real sample with a fresh DuckDB and DAGSTER_HOME each:
     the 30-day backfill and a one-day run, beside a trivial one-asset materialization and the bare imports.
-    Cases are interleaved (one round of each, `repeats` times), so changing load on the machine hits them alike."""
+    Cases are interleaved (one round of each, `repeats` times), so changing load on the machine hits them alike.
+    `baseline`: another checkout of the project (e.g. main) whose backfill and one-day run join the same rounds,
+    for a before/after measured in one sitting."""
     (work / "trivial_asset.py").write_text(TRIVIAL_MODULE)
     dagster = str(Path(sys.executable).with_name("dagster"))
     materialize = [dagster, "asset", "materialize", "-m"]
@@ -324,14 +341,20 @@ def fixed_cost(real_sample: Path, work: Path, repeats: int = 3) -> dict[str, Any
         "import_dagster": [sys.executable, "-c", "import dagster"],
         "import_definitions": [sys.executable, "-c", heavy],
     }
+    roots = {name: ROOT for name in cases}
+    if baseline is not None:
+        for name in ("backfill_30_days", "one_day"):
+            cases[f"baseline_{name}"] = cases[name]
+            roots[f"baseline_{name}"] = baseline.resolve()
     base = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
     seconds: dict[str, list[float]] = {name: [] for name in cases}
     imported: list[str] = []
+    events: dict[str, dict[str, int]] = {}
     for i in range(repeats):
         for name, cmd in cases.items():
             home = work / f"home-{name}-{i}"
             home.mkdir()
-            env = {**base, "PYTHONPATH": f"{work}{os.pathsep}{ROOT}", "PYTHONWARNINGS": "ignore",
+            env = {**base, "PYTHONPATH": f"{work}{os.pathsep}{roots[name]}", "PYTHONWARNINGS": "ignore",
                    "DAGSTER_HOME": str(home), "SPARKIFY_DATA_URL": str(real_sample),
                    "SPARKIFY_DUCKDB_PATH": str(work / f"{name}-{i}.duckdb")}
             started = time.perf_counter()
@@ -341,14 +364,25 @@ def fixed_cost(real_sample: Path, work: Path, repeats: int = 3) -> dict[str, Any
                 raise RuntimeError(f"fixed cost: {name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
             if name == "import_definitions":
                 imported = json.loads(proc.stdout.strip().splitlines()[-1])
+            if not name.startswith("import_"):
+                events[name] = event_census(home)
     med = {name: round(statistics.median(v), 2) for name, v in seconds.items()}
     trivial = med["trivial_materialize"]
+    totals = {name: sum(c.values()) for name, c in events.items()}
+    extra_events = totals["backfill_30_days"] - totals["one_day"]
     return {
         "repeats": repeats, "median_seconds": med,
         "all_seconds": {k: [round(x, 2) for x in v] for k, v in seconds.items()},
         "heavy_modules_imported": imported,
-        "ratios": {"backfill_over_trivial": round(med["backfill_30_days"] / trivial, 2),
-                   "one_day_over_trivial": round(med["one_day"] / trivial, 2)},
+        "events": totals, "events_by_type": events,
+        # What one more stored event costs in this sitting: the backfill's extra wall time over the one-day run,
+        # per extra event (the data work of 30 days vs 1 is a small part of it on the real sample).
+        "seconds_per_extra_event": round((med["backfill_30_days"] - med["one_day"]) / extra_events, 4)
+        if extra_events > 0 else None,
+        "ratios": {name.removeprefix("baseline_").replace("backfill_30_days", "backfill") + "_over_trivial"
+                   + ("_baseline" if name.startswith("baseline_") else ""): round(med[name] / trivial, 2)
+                   for name in cases if name.endswith(("backfill_30_days", "one_day"))},
+        "baseline": str(baseline) if baseline is not None else None,
     }
 
 
@@ -361,6 +395,12 @@ def fixed_cost_rows(fc: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("  30 days / trivial", f"{r['backfill_over_trivial']:.2f} x", "target <= 1.3"),
         ("real sample, one-day CLI", f"{m['one_day']:.1f} s", f"--select '*' --partition 2018-11-15, {note}"),
         ("  one day / trivial", f"{r['one_day_over_trivial']:.2f} x", "target <= 1.3"),
+        ("events stored: trivial / 30 days / one day",
+         f"{fc['events']['trivial_materialize']} / {fc['events']['backfill_30_days']} / {fc['events']['one_day']}",
+         f"{fc['seconds_per_extra_event'] * 1000:.0f} ms per extra event" if fc["seconds_per_extra_event"] else ""),
+        *[(f"baseline {k.removeprefix('baseline_')}", f"{m[k]:.1f} s",
+           f"{m[k] / m['trivial_materialize']:.2f} x trivial, {fc['events'][k]} events")
+          for k in m if k.startswith("baseline_")],
         ("import dagster", f"{m['import_dagster']:.1f} s", note),
         ("import definitions", f"{m['import_definitions']:.1f} s",
          "heavy modules: " + (", ".join(fc["heavy_modules_imported"]) or "none")),
@@ -379,11 +419,12 @@ def table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in rows)
 
 
-def report_fixed_cost_only(real_sample: Path, cache: Path, out: Path) -> int:
+def report_fixed_cost_only(real_sample: Path, cache: Path, out: Path, baseline: Path | None = None,
+                           repeats: int = 3) -> int:
     """`--fixed-cost-only`: the one case that needs no generated data, printed and written to its own file."""
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix="fixed-") as tmp:
-        fc = fixed_cost(real_sample, Path(tmp))
+        fc = fixed_cost(real_sample, Path(tmp), repeats=repeats, baseline=baseline)
     fc["generated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(fc, indent=2) + "\n")
@@ -421,9 +462,13 @@ def main() -> int:
     p.add_argument("--no-fixed-cost", action="store_true", help="skip the fixed-cost case")
     p.add_argument("--changed-songs", type=int, default=10,
                    help="song files the 'song refresh' case rewrites on top of the history (0 skips the case)")
+    p.add_argument("--fixed-cost-baseline", type=Path,
+                   help="with --fixed-cost-only: another checkout (e.g. main) run in the same rounds, before/after")
+    p.add_argument("--fixed-cost-repeats", type=int, default=3, help="rounds of the fixed-cost case")
     a = p.parse_args()
     if a.fixed_cost_only:
-        return report_fixed_cost_only(a.real_sample, a.cache, a.out.with_name("fixed-cost.json"))
+        return report_fixed_cost_only(a.real_sample, a.cache, a.out.with_name("fixed-cost.json"),
+                                      a.fixed_cost_baseline, a.fixed_cost_repeats)
     events = a.events or (60_000 if a.quick else 1_000_000)
     songs = a.songs if a.songs is not None else (2_000 if a.quick else 50_000)
     users = a.users or max(100, events // 100)

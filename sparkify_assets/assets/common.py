@@ -91,12 +91,14 @@ ExtraMetadata = Callable[[Warehouse, Table, DayWindow | None], dict[str, Any]]
 
 def run_transform(context: AssetExecutionContext, warehouse: Warehouse, table: Table, statements: Sequence[str],
                   reads: Sequence[Table], extra_metadata: ExtraMetadata | None = None) -> MaterializeResult:
-    """Replace the table's scope (its days, or all of it) in one transaction, then report on it."""
+    """Replace the table's scope (its days, or all of it) in one transaction, then report on it.
+
+    The report is the materialization's metadata (its days, rows, seconds); no log line repeats it, since each
+    one is a further event the run's storage commits."""
     win = window(context) if table.partition_column else None
     started = time.perf_counter()
     warehouse.run(statements, win.params if win else None, ensure=(*reads, table))
     seconds = time.perf_counter() - started
-    context.log.info(f"{table.name}: loaded {win.days[0]}..{win.days[-1]}" if win else f"{table.name}: rebuilt")
     meta = {**reporting.table_metadata(warehouse, table, win, seconds), "reads": ", ".join(t.name for t in reads)}
     if extra_metadata is not None:
         meta.update(extra_metadata(warehouse, table, win))

@@ -46,9 +46,6 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
         seconds = time.perf_counter() - started
         days = [_EPOCH + timedelta(days=int(n)) for n, _ in per_day]
         plays = sum(int(c) for _, c in per_day)
-        context.log.info(f"songplays: {plays:,} play(s) re-matched to the song catalogue on {len(days)} day(s); "
-                         + ("days' events unchanged (catalogue refresh)" if rematch_only
-                            else f"loaded {win.days[0]}..{win.days[-1]}"))
         return MaterializeResult(metadata={
             **reporting.table_metadata(warehouse, SONGPLAYS, win, seconds),
             "reads": ", ".join(t.name for t in reads),

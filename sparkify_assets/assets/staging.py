@@ -1,4 +1,8 @@
-"""Staging: the raw JSON loaded into the warehouse as typed rows, every bad record quarantined with its reason."""
+"""Staging: the raw JSON loaded into the warehouse as typed rows, every bad record quarantined with its reason.
+
+What a load read and did (files, bytes, records read / loaded / rejected, seconds) is reported once, as
+materialization metadata, not also as log lines: every log line is one more commit to the run's event log.
+"""
 
 
 import time
@@ -23,13 +27,9 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         win = window(context)
         assert win is not None
         objects = source.log_objects(win.days)
-        context.log.info(f"staging_events: {len(objects)} file(s), {sum(o.size for o in objects):,} bytes "
-                         f"for {win.days[0]}..{win.days[-1]}")
         started = time.perf_counter()
         stats = warehouse.stage_events(source, objects, win, context.run.run_id)
         seconds = time.perf_counter() - started
-        context.log.info(f"staging_events: {stats.read:,} records read, {stats.loaded:,} loaded, "
-                         f"{stats.rejected:,} rejected in {seconds:.2f}s")
         loaded_versions.record(warehouse, STAGING_EVENTS, {o.key: o.version for o in objects}, win.partition_keys)
         return MaterializeResult(metadata={
             **reporting.table_metadata(warehouse, STAGING_EVENTS, win, seconds),
@@ -44,11 +44,9 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
     @fail_permanent_errors_at_once
     def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         objects = source.song_objects()
-        context.log.info(f"staging_songs: {len(objects):,} song files, {sum(o.size for o in objects):,} bytes")
         started = time.perf_counter()
         stats = warehouse.stage_songs(source, objects, context.run.run_id)
         seconds = time.perf_counter() - started
-        context.log.info(f"staging_songs: {stats.loaded:,} loaded, {stats.rejected:,} rejected in {seconds:.2f}s")
         digest = loaded_versions.songs_digest(objects)
         loaded_versions.record_songs_digest(warehouse, digest)
         return MaterializeResult(metadata={
