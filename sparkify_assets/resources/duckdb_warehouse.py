@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.resources.day_batches import BATCH_BYTES, day_batches
 from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
@@ -59,6 +61,8 @@ class DuckDBWarehouse(Warehouse):
                               "default is 80% of RAM).")
     read_chunk_bytes: int = Field(default=CHUNK_BYTES, description="How much of a log file is read and split at "
                                   "a time: memory per file stays about this, whatever the file's size.")
+    batch_bytes: int = Field(default=BATCH_BYTES, description="A log load stages whole days a batch at a time, "
+                             "a batch holding at least this much log: DuckDB then holds one batch, not a backfill.")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _shared: bool = PrivateAttr(default=False)
 
@@ -142,6 +146,8 @@ class DuckDBWarehouse(Warehouse):
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
+        """The window's files a batch of whole days at a time (`day_batches`), in one transaction: a 30-day
+        backfill holds one batch's lines and records in DuckDB at a time, not the whole window's."""
         bounds = {d: DayWindow((d,)).params for d in window.days}
         files = [
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
@@ -152,12 +158,21 @@ class DuckDBWarehouse(Warehouse):
   FROM _lines l JOIN _files f ON f.source_key = l.source_key"""
         with source.local_files(objects) as paths, self.transaction() as s:
             self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
-            self._load_files(s, files, paths)
-            self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in files])
-            self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths, source)
-            s.execute("DROP TABLE _lines")
-            self._fail_files_without_json(s, source)
-            return self._replace(s, STAGING_EVENTS, window, run_id, sum(o.size for o in objects), len(objects))
+            params = self._clear_scope(s, STAGING_EVENTS, window, run_id)
+            total = LoadStats(files=len(objects), bytes=sum(o.size for o in objects))
+            not_json: list[tuple[str, int, str]] = []
+            for batch in day_batches(files, lambda f: date.fromisoformat(f[1]), lambda f: f[0].size,
+                                     self.batch_bytes):
+                self._load_files(s, batch, paths)
+                self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o, *_ in batch])
+                self._classify(s, duckdb_json.classify_sql(STAGING_EVENTS, records, "text", True), "text", paths,
+                               source)
+                s.execute("DROP TABLE _lines")
+                not_json += self._files_without_json(s)
+                self._add(total, self._insert_classified(s, STAGING_EVENTS, params))
+            self._fail_files_without_json(not_json, source)
+            total.sample_rejects = sorted(total.sample_rejects)[:10]
+            return total
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
         files = [(o, None, None, None) for o in objects]
@@ -235,22 +250,39 @@ WHERE CASE WHEN text = '' THEN false WHEN NOT (starts_with(text, ' ') OR starts_
         s.execute(duckdb_json.mark_duplicates_sql(dedupe_on))
 
     @staticmethod
-    def _fail_files_without_json(s: DuckSession, source: RawSource) -> None:
-        """A file with no JSON line at all is not JSON lines: fail it whole rather than quarantine every line."""
-        bad = s.fetchall("""
+    def _files_without_json(s: DuckSession) -> list[tuple[str, int, str]]:
+        """Files of `_classified` with no JSON line at all: (key, first line, its start), at most 3."""
+        return [(k, n, t) for k, n, t in s.fetchall("""
 SELECT source_key, arg_min(line_number, line_number), arg_min(left(text, 80), line_number) FROM _classified
-GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
+GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")]
+
+    @staticmethod
+    def _fail_files_without_json(bad: list[tuple[str, int, str]], source: RawSource) -> None:
+        """A file with no JSON line at all is not JSON lines: fail it whole rather than quarantine every line."""
         if bad:
-            detail = "; ".join(f"{source.uri(k)} line {n}: {t!r}" for k, n, t in bad)
+            detail = "; ".join(f"{source.uri(k)} line {n}: {t!r}" for k, n, t in sorted(bad)[:3])
             raise SourceDataError(f"not JSON lines (no line parses as JSON): {detail}")
 
     def _replace(self, s: DuckSession, table: Table, window: DayWindow | None, run_id: str,
                  nbytes: int, nfiles: int) -> LoadStats:
+        params = self._clear_scope(s, table, window, run_id)
+        stats = self._insert_classified(s, table, params)
+        stats.files, stats.bytes = nfiles, nbytes
+        return stats
+
+    @staticmethod
+    def _clear_scope(s: DuckSession, table: Table, window: DayWindow | None, run_id: str) -> dict[str, Any]:
+        """Delete what the load replaces (its days, or the whole table) and its quarantine; the load's parameters."""
         params = {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
         if window:
             params |= {"first_day": window.partition_keys[0], "last_day": window.partition_keys[-1]}
         s.execute(staging_sql.delete_scope_sql(DUCKDB, table), params)
         s.execute(staging_sql.delete_rejected_sql(DUCKDB, partitioned=window is not None), params)
+        return params
+
+    @staticmethod
+    def _insert_classified(s: DuckSession, table: Table, params: dict[str, Any]) -> LoadStats:
+        """`_classified` into the table and quarantine; its counts and first rejects; the temp tables dropped."""
         s.execute(staging_sql.insert_loaded_sql(table))
         s.execute(duckdb_json.insert_rejected_sql(), params)
         # `_classified` holds exactly one row per input record (it is never filtered): that is `read`.
@@ -261,5 +293,11 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
                             "ORDER BY source_key, line_number LIMIT 10")
         for temp in ("_classified", "_files"):
             s.execute(f"DROP TABLE {temp}")
-        return LoadStats(files=nfiles, bytes=nbytes, read=read, loaded=loaded, rejected=rejected,
-                         sample_rejects=[(k, n, r) for k, n, r in sample])
+        return LoadStats(read=read, loaded=loaded, rejected=rejected, sample_rejects=[(k, n, r) for k, n, r in sample])
+
+    @staticmethod
+    def _add(total: LoadStats, batch: LoadStats) -> None:
+        total.read += batch.read
+        total.loaded += batch.loaded
+        total.rejected += batch.rejected
+        total.sample_rejects += batch.sample_rejects
