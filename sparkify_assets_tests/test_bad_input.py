@@ -236,6 +236,15 @@ def test_duplicate_song_id_keeps_the_first_file(stage: Stage) -> None:
         ("song_data/A/A/A/TRZZZ.json", 1, "duplicate of song_data/A/A/A/TRAAAAW128F429D538.json:1")]
 
 
+def test_non_utf8_song_file_fails_naming_it_and_keeps_the_previous_load(stage: Stage) -> None:
+    stage.songs()
+    stage.write("song_data/A/A/B/TRBAD.json", b'{"song_id": "SOBAD", "title": "\xff\xfe"}')
+    with pytest.raises(SourceDataError) as err:
+        stage.songs()
+    assert "song_data/A/A/B/TRBAD.json line 1" in str(err.value) and "UTF-8" in str(err.value)
+    assert stage.song_ids() == ["SOUPIRU12A6D4FA1E1"]  # rolled back: the earlier load is intact
+
+
 def test_missing_day_file_names_the_key(stage: Stage) -> None:
     with pytest.raises(SourceDataError) as err:
         stage.source.log_objects([date(2018, 11, 6)])

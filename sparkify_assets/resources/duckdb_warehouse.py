@@ -14,7 +14,7 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count
+from sparkify_assets.resources.line_chunks import CHUNK_BYTES, decode_utf8, line_chunks, plain_line_count
 from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
     DayWindow,
@@ -32,14 +32,15 @@ from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_EV
 
 _BOM = "chr(65279)"
 MEMORY_LIMIT_VARIABLE = "SPARKIFY_DUCKDB_MEMORY_LIMIT"
+SONG_READ_BATCH = 10_000  # song files read per insert: a few MB in memory, whatever the catalogue's size
 
 
 def _song_records() -> str:
-    """Each song file as one record (line 1), from `_files` and the paths in $paths."""
+    """Each song file as one record (line 1), from `_files` and the texts in `_song_texts`."""
     return f"""
   SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, 1 AS line_number,
          trim(ltrim(t.content, {_BOM}), chr(10) || chr(13) || chr(9) || ' ') AS text
-  FROM read_text($paths) t JOIN _files f ON f.path = t.filename"""
+  FROM _song_texts t JOIN _files f ON f.path = t.path"""
 
 
 def _is_resource_error(exc: duckdb.Error) -> bool:
@@ -303,9 +304,10 @@ class DuckDBWarehouse(Warehouse):
                 self._load_files(s, [(o, None, None, None) for o in changed], changed_paths)
                 new_ids = (f"SELECT CASE WHEN json_valid(text) THEN json_extract_string(text, '$.song_id') END "
                            f"AS song_id FROM ({_song_records()})")
-                s.execute("CREATE TEMP TABLE _song_new_ids AS " + new_ids,
-                          {"paths": sorted(str(p) for p in changed_paths.values())})
+                self._load_song_texts(s, changed_paths, source)
+                s.execute("CREATE TEMP TABLE _song_new_ids AS " + new_ids)
                 s.execute("DROP TABLE _files")
+                s.execute("DROP TABLE _song_texts")
             else:
                 s.execute("CREATE TEMP TABLE _song_new_ids (song_id VARCHAR)")
             s.execute(song_files.create_scope_sql("SELECT song_id FROM _song_new_ids"), params)
@@ -343,8 +345,32 @@ class DuckDBWarehouse(Warehouse):
     def _classify_songs(self, s: DuckSession, objects: Sequence[SourceObject], paths: dict[str, Path],
                         source: RawSource) -> None:
         self._load_files(s, [(o, None, None, None) for o in objects], paths)
+        self._load_song_texts(s, paths, source)
         classify = duckdb_json.classify_sql(STAGING_SONGS, _song_records(), "song_id", False, reread=False)
         self._classify(s, classify, "song_id", paths, source)
+        s.execute("DROP TABLE _song_texts")
+
+    @staticmethod
+    def _load_song_texts(s: DuckSession, paths: dict[str, Path], source: RawSource) -> None:
+        """The song files' texts into `_song_texts`, read here a batch at a time: a catalogue is many small files,
+        which DuckDB's read_text opens about four times slower than Python (10.5 s against 2.4 s for 50,000)."""
+        s.execute("CREATE TEMP TABLE _song_texts (path VARCHAR, content VARCHAR)")
+        items = sorted((key, str(path)) for key, path in paths.items())
+        for i in range(0, len(items), SONG_READ_BATCH):
+            batch = items[i:i + SONG_READ_BATCH]
+            texts = []
+            for key, path in batch:
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                except OSError as exc:
+                    raise SourceDataError(f"cannot read {source.uri(key)}: {exc.strerror}") from None
+                try:
+                    texts.append(data.decode("utf-8"))
+                except UnicodeDecodeError:
+                    decode_utf8(data, source.uri(key))  # raises, naming the file and line
+            s.execute("INSERT INTO _song_texts SELECT unnest($path), unnest($content)",
+                      {"path": [p for _, p in batch], "content": texts})
 
     @staticmethod
     def _load_files(s: DuckSession, files: list[tuple[SourceObject, str | None, int | None, int | None]],

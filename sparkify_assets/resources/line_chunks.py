@@ -30,18 +30,19 @@ def line_chunks(path: Path, uri: str, chunk_bytes: int = CHUNK_BYTES) -> Iterato
             data = pending + block if pending else block
             if not block:
                 if data:
-                    yield first_line, _decode(data, uri, first_line)
+                    yield first_line, decode_utf8(data, uri, first_line)
                 return
             cut = data.rfind(b"\n")
             if cut < 0:
                 pending = data
                 continue
             chunk, pending = data[:cut], data[cut + 1:]
-            yield first_line, _decode(chunk, uri, first_line)
+            yield first_line, decode_utf8(chunk, uri, first_line)
             first_line += chunk.count(b"\n") + 1
 
 
-def _decode(data: bytes, uri: str, first_line: int) -> str:
+def decode_utf8(data: bytes, uri: str, first_line: int = 1) -> str:
+    """The text of `data`; bytes that are not UTF-8 fail the file, naming the line they are on."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
