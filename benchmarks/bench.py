@@ -171,16 +171,20 @@ def change_songs(data: Path, into: Path, n: int) -> list[str]:
 
 def run_refresh(data: Path, db: Path) -> dict[str, Any]:
     """The sensor's song refresh in a fresh process, like run_days."""
+    return run_worker(["--refresh-worker", str(data), str(db)], "song refresh run")
+
+
+def run_worker(args: list[str], what: str) -> dict[str, Any]:
+    """This script in a fresh process with `args`; its wall time seen from outside, and what it reports."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--refresh-worker", str(data), str(db)],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"refresh worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{what}: worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     if not out["success"]:
-        raise RuntimeError(f"song refresh run failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-3000:]}")
     out["process_wall_seconds"] = round(wall, 3)
     return out
 
@@ -196,19 +200,8 @@ def peak_rss_mb() -> float:
 
 def run_days(data: Path, db: Path, first: date, ndays: int) -> dict[str, Any]:
     """One Dagster run in a fresh process; its wall time seen from outside, and what it reports about itself."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", str(data), str(db), first.isoformat(), str(ndays)],
-        capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    if not out["success"]:
-        raise RuntimeError(f"run over {first} + {ndays} days failed:\n{proc.stderr[-3000:]}")
-    out["process_wall_seconds"] = round(wall, 3)
-    return out
+    return run_worker(["--worker", str(data), str(db), first.isoformat(), str(ndays)],
+                      f"run over {first} + {ndays} days")
 
 
 def startup_seconds() -> float:

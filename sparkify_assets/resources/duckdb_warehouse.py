@@ -298,7 +298,7 @@ class DuckDBWarehouse(Warehouse):
         by_key = {o.key: o for o in objects}
         changed = [by_key[k] for k in sorted(gone) if k in by_key]
         classified = loaded = rejected = 0
-        sample: list[tuple[Any, ...]] = []
+        sample: list[tuple[str, int, str]] = []
         with source.local_files(changed) as changed_paths:
             if changed:
                 self._load_files(s, [(o, None, None, None) for o in changed], changed_paths)
@@ -319,15 +319,8 @@ class DuckDBWarehouse(Warehouse):
             if read:
                 with source.local_files(reread) as reread_paths:
                     self._classify_songs(s, read, {**changed_paths, **reread_paths}, source)
-                s.execute(staging_sql.insert_loaded_sql(STAGING_SONGS))
-                s.execute(duckdb_json.insert_rejected_sql(), params)
-                ((classified, loaded, rejected),) = s.fetchall(
-                    "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), "
-                    "count(*) FILTER (WHERE reason IS NOT NULL) FROM _classified")
-                sample = s.fetchall("SELECT source_key, line_number, reason FROM _classified "
-                                    "WHERE reason IS NOT NULL ORDER BY source_key, line_number LIMIT 10")
-                for temp in ("_classified", "_files"):
-                    s.execute(f"DROP TABLE {temp}")
+                now = self._insert_classified(s, STAGING_SONGS, params, 0, 0, None)
+                classified, loaded, rejected, sample = now.read, now.loaded, now.rejected, now.sample_rejects
         for sql in song_files.record_versions_sql(whole=False):
             s.execute(sql, params)
         ((_, total_loaded, total_rejected),) = s.fetchall(song_files.counts_sql(), params)
@@ -336,7 +329,7 @@ class DuckDBWarehouse(Warehouse):
         # Every listed file is one record: those read now, and those kept as earlier loads left them.
         return LoadStats(files=len(read), bytes=sum(o.size for o in read), read=classified + len(objects) - len(read),
                          loaded=total_loaded, rejected=total_rejected,
-                         sample_rejects=[(k, n, r) for k, n, r in sample],
+                         sample_rejects=sample,
                          detail={"load_mode": "incremental", "files_listed": len(objects),
                                  "files_new_or_changed": len(changed), "files_removed": len(gone) - len(changed),
                                  "files_reread_for_song_id": len(reread), "rows_loaded_now": loaded,

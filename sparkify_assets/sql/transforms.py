@@ -136,12 +136,9 @@ FROM (SELECT DISTINCT {st} FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONG
 
 def users_full(d: Dialect) -> list[str]:
     """Latest event per user wins; ties on ts go to the later line, so the result never depends on load order."""
-    cols = column_list(USERS.column_names)
-    select = f"""SELECT {cols} FROM (
-  SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {q("user_id")}
-                                    ORDER BY {q("ts")} DESC, {q("source_key")} DESC, {q("line_number")} DESC) AS rn
-  FROM {q(STAGING_EVENTS.name)} WHERE {q("user_id")} IS NOT NULL
-) latest WHERE rn = 1"""
+    key = "user_id"
+    select = d.latest_per_key(STAGING_EVENTS.name, key, tuple(c for c in USERS.column_names if c != key),
+                              ("ts", "source_key", "line_number"), f"{q(key)} IS NOT NULL")
     return [f"DELETE FROM {q(USERS.name)}", _insert(USERS, select)]
 
 
