@@ -47,9 +47,13 @@ def _key_join(left: str, right: str) -> str:
     return " AND ".join(f"{left}.{q(m)} = {right}.{q(e)}" for m, e in zip(MATCH_KEY, _EVENT_KEY, strict=True))
 
 
+def _natural_key() -> str:
+    """A play's natural key as one string (of staging_events `e`): songplay_id is its MD5."""
+    return " || '|' || ".join(f"COALESCE(CAST(e.{q(c)} AS VARCHAR), '')" for c in _PLAY_KEY)
+
+
 def _songplays_select(d: Dialect, matches: str, extra_join: str = "") -> str:
-    natural_key = " || '|' || ".join(f"COALESCE(CAST(e.{q(c)} AS VARCHAR), '')" for c in _PLAY_KEY)
-    return f"""SELECT MD5({natural_key}), {d.ts_from_epoch_ms("e." + q("ts"))}, e.{q("user_id")}, e.{q("level")},
+    return f"""SELECT MD5({_natural_key()}), {d.ts_from_epoch_ms("e." + q("ts"))}, e.{q("user_id")}, e.{q("level")},
        s.{q("song_id")}, s.{q("artist_id")}, e.{q("session_id")}, e.{q("location")}, e.{q("user_agent")}
 FROM {q(STAGING_EVENTS.name)} e{extra_join}
 LEFT JOIN ({matches}) s ON {_key_join("s", "e")}
@@ -81,7 +85,6 @@ def songplays_rematch(d: Dialect) -> list[str]:
     changed_key = f"EXISTS (SELECT 1 FROM _keys_changed k WHERE {_key_join('k', 'e')})"
     never_recorded = (f"NOT EXISTS (SELECT 1 FROM {sm}) AND EXISTS (SELECT 1 FROM {sp} "
                       f"WHERE {q('song_id')} IS NOT NULL)")
-    natural_key = " || '|' || ".join(f"COALESCE(CAST(e.{q(c)} AS VARCHAR), '')" for c in _PLAY_KEY)
     same_play = " AND ".join(
         f"r.{q(c)} = e.{q(c)}" for c in _PLAY_KEY if c != "user_id"
     ) + f" AND (r.{q('user_id')} = e.{q('user_id')} OR (r.{q('user_id')} IS NULL AND e.{q('user_id')} IS NULL))"
@@ -95,7 +98,7 @@ def songplays_rematch(d: Dialect) -> list[str]:
   (SELECT {cols} FROM {sm} EXCEPT SELECT {cols} FROM _matches_now)
 ) changed""",
         f"""CREATE TEMP TABLE {REMATCH_TABLE} AS
-SELECT DISTINCT MD5({natural_key}) AS {q("songplay_id")}, {column_list(_PLAY_KEY, "e.")}
+SELECT DISTINCT MD5({_natural_key()}) AS {q("songplay_id")}, {column_list(_PLAY_KEY, "e.")}
 FROM {ev} e
 WHERE e.{q("page")} = 'NextSong' AND ({changed_key} OR ({never_recorded}))
   AND EXISTS (SELECT 1 FROM {sp})""",  # a first load has no plays to re-match: skip the scan
