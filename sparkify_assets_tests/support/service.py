@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sparkify_assets_tests.support.processes import die_with_parent
-from sparkify_assets_tests.support.webserver import answers
+from sparkify_service.serve import webserver_ready
 
 T = TypeVar("T")
 START_LIMIT_S = 300.0  # hang guards sized for a busy 2-core machine; they time nothing
@@ -73,7 +73,7 @@ def running_service(env: dict[str, str], home: Path, port: int, log_path: Path) 
                                    start_new_session=True, preexec_fn=die_with_parent())  # noqa: PLW1509
     service = Service(process, f"http://127.0.0.1:{port}", home, log_path)
     try:
-        poll(lambda: answers(service.url), "webserver answer", START_LIMIT_S, service)
+        poll(lambda: webserver_ready(service.url), "webserver answer", START_LIMIT_S, service)
         yield service
     finally:
         try:

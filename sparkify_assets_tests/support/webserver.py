@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from sparkify_assets_tests.support.processes import die_with_parent
+from sparkify_service.serve import webserver_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -108,15 +109,6 @@ class Webserver:
             time.sleep(0.5)
 
 
-def answers(url: str) -> bool:
-    """The Dagster webserver at `url` answers /server_info."""
-    try:
-        with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the whole process group (webserver, code server, run workers), then SIGKILL what is left."""
     if process.poll() is None:
@@ -161,7 +153,7 @@ def serving(cmd: list[str], workdir: Path, env: dict[str, str], port: int, what:
     server = Webserver(url=url, process=process, log_path=log_path, env=env)
     try:
         deadline = time.monotonic() + limit_s
-        while not answers(url):
+        while not webserver_ready(url):
             if process.poll() is not None:
                 raise RuntimeError(f"{what} exited with {process.returncode}\n{server.log_tail()}")
             if time.monotonic() > deadline:
