@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SAMPLE := data/sample
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 
-.PHONY: install sample run test dev serve lint bench bench-quick clean
+.PHONY: install sample run test dev serve front lint bench bench-quick clean
 
 $(STAMP): setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ serve: install sample
 	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE=$(SAMPLE_LAST_DAY); fi; \
 	export DAGSTER_HOME=$(SERVICE)/dagster_home SPARKIFY_SERVICE_DATA=$(SERVICE)/postgres; \
 	exec $(BIN)/python -m sparkify_service
+
+# The authenticated HTTPS front for other machines (docs/operating.md): Debian's nginx before `make serve`'s
+# webserver. The password comes from SPARKIFY_FRONT_PASSWORD or SPARKIFY_FRONT_PASSWORD_FILE, never an argument.
+front: install
+	exec $(BIN)/python -m sparkify_service.front
 
 lint: install
 	$(BIN)/ruff check sparkify_assets sparkify_assets_tests sparkify_service

@@ -17,8 +17,9 @@ from dagster_postgres import PostgresRunStorage
 
 from sparkify_assets_tests.support.postgres import PgServer
 from sparkify_assets_tests.support.service import poll
+from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_service.launcher import LocalProcessRunLauncher
-from sparkify_service.local_postgres import running_local_postgres
+from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
 from sparkify_service.serve import describe, instance_config
 from sparkify_service.storage import with_installed_driver
 from sparkify_service.supervisor import MARKER_ENV, ChildDied, Supervisor
@@ -94,19 +95,21 @@ def _grandchild_of(pid: int, marker: str) -> int | None:
     return None
 
 
-def test_local_postgres_keeps_data_and_password_across_restarts(tmp_path: Path) -> None:
+def test_local_postgres_keeps_data_and_password_across_restarts(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     home = tmp_path / "postgres"
     lines: list[str] = []
-    with running_local_postgres(home, lines.append) as url:
-        with psycopg2.connect(url) as con, con.cursor() as cur:
-            cur.execute("CREATE TABLE kept (n INTEGER)")
-            cur.execute("INSERT INTO kept VALUES (42)")
-    password = (home / "password").read_text().strip()
-    assert stat.S_IMODE((home / "password").stat().st_mode) == 0o600
-    with running_local_postgres(home, lines.append) as again:
-        assert password in again  # the same server, data and password, on a new port
-        with psycopg2.connect(again) as con, con.cursor() as cur:
-            cur.execute("SELECT n FROM kept")
-            assert cur.fetchall() == [(42,)]
-    assert not any(password in line for line in lines) and len(lines) == 2
-    assert subprocess.run(["pgrep", "-f", str(home)], capture_output=True).stdout == b""
+    with own_system_dir() as system:
+        monkeypatch.setenv("SPARKIFY_SYSTEM_DIR", str(system))
+        with running_local_postgres(home, lines.append) as url:
+            with psycopg2.connect(url) as con, con.cursor() as cur:
+                cur.execute("CREATE TABLE kept (n INTEGER)")
+                cur.execute("INSERT INTO kept VALUES (42)")
+        password = (home / "password").read_text().strip()
+        assert stat.S_IMODE((home / "password").stat().st_mode) == 0o600
+        with running_local_postgres(home, lines.append) as again:
+            assert password in again  # the same server, data and password, on a new port
+            with psycopg2.connect(again) as con, con.cursor() as cur:
+                cur.execute("SELECT n FROM kept")
+                assert cur.fetchall() == [(42,)]
+        assert not any(password in line for line in lines) and len(lines) == 2
+        assert subprocess.run(["pgrep", "-f", str(pgdata_dir(home))], capture_output=True).stdout == b""

