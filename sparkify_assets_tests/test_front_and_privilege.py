@@ -14,8 +14,10 @@ import base64
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
+import socket
 import ssl
 import stat
 import subprocess
@@ -252,12 +254,38 @@ def test_the_front_refuses_requests_without_the_password(front: Front) -> None:
 def test_with_the_password_the_ui_and_graphql_work_through_verified_tls(front: Front) -> None:
     credentials = (USER, PASSWORD)
     with urllib.request.urlopen(request(front, "/", credentials), timeout=60, context=tls(front)) as page:
-        assert page.status == 200 and b"<title>Dagster</title>" in page.read()
+        html = page.read().decode()
+    scripts = re.findall(r'src="(/_next/static/[^"]+\.js)"', html)
+    assert len(scripts) >= 3, html[:500]  # the UI's own page, whose scripts load through the front too
+    for script in scripts:
+        assert status(front, script, credentials) == 200 and status(front, script, None) == 401
     query = {"query": "{ version workspaceOrError { ... on Workspace { locationEntries { name } } } }"}
     with urllib.request.urlopen(request(front, "/graphql", credentials, json.dumps(query).encode()), timeout=60,
                                 context=tls(front)) as answer:
         data = json.load(answer)["data"]
     assert data["version"] and [e["name"] for e in data["workspaceOrError"]["locationEntries"]] == ["sparkify_assets"]
+    # The UI's live updates: a websocket on /graphql, upgraded through the front only with the password.
+    assert websocket_status(front, credentials) == 101
+    assert websocket_status(front, None) == 401
+
+
+def websocket_status(front: Front, credentials: tuple[str, str] | None) -> int:
+    """The status line's code of a websocket handshake on /graphql (protocol graphql-ws, as the UI opens it)."""
+    port = int(front.url.rsplit(":", 1)[1])
+    auth = request(front, "/", credentials).headers.get("Authorization")
+    lines = ["GET /graphql HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
+             "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: graphql-ws",
+             "Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)).decode(),
+             *([f"Authorization: {auth}"] if auth else [])]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw, \
+            tls(front).wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n" not in head:
+            chunk = conn.recv(4096)
+            assert chunk, head
+            head += chunk
+    return int(head.split(b" ", 2)[1])
 
 
 def test_the_front_keeps_the_password_to_itself_and_drops_root(setup: Setup, front: Front) -> None:
