@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from sparkify_assets_tests.conftest import REAL_SAMPLE
 from sparkify_assets_tests.support.processes import die_with_parent
 from sparkify_assets_tests.support.service import START_LIMIT_S, Service, poll, processes_of, running_service
 from sparkify_assets_tests.support.system_dir import own_system_dir
@@ -42,6 +43,8 @@ PASSWORD = "Fr0nt:pass w0rd%$'\"\\#@/?"  # awkward on purpose: colon, blanks, qu
 USER = "operator"
 STOP_LIMIT_S = 60.0
 # /proc/net/tcp{,6} spellings of 127.0.0.1, ::1 and ::ffff:127.0.0.1 (gRPC listens on a v6 socket so)
+RUNS = "{ runsOrError { ... on Runs { results { runId status } } } }"
+RUN_LIMIT_S = 420.0  # a hang guard for a busy 2-core machine
 LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
 
 
@@ -67,6 +70,8 @@ class Setup:
     system: Path  # SPARKIFY_SYSTEM_DIR
     watched: list[Path]
     before: dict[str, tuple[int, int, int]]
+    warehouse: Path
+    sensor: bool  # on, with a few song files to load (when the real sample is here)
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +86,19 @@ def _started(tmp: Path, system: Path) -> Iterator[Setup]:
     source = tmp / "source"
     (source / "song_data").mkdir(parents=True)
     (source / "log_data").mkdir()
+    songs = sorted((REAL_SAMPLE / "song_data").rglob("*.json"))[:3]  # one small run: the catalogue refresh
+    for song in songs:
+        (source / song.relative_to(REAL_SAMPLE)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(song, source / song.relative_to(REAL_SAMPLE))
     watched = [ROOT, Path(sys.prefix), home, data, system, Path(tempfile.gettempdir())]
     before = modes(watched)
     env = {"DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": "", "SPARKIFY_SERVICE_DATA": str(data),
            "SPARKIFY_SYSTEM_DIR": str(system), "SPARKIFY_PORT": str(port), "SPARKIFY_DATA_URL": str(source),
            "SPARKIFY_DUCKDB_PATH": str(tmp / "warehouse.duckdb"), "SPARKIFY_END_DATE": "2018-11-01",
-           "SPARKIFY_WAREHOUSE": "duckdb", "SPARKIFY_SENSOR": "off", "SPARKIFY_SCHEDULE": "off"}
+           "SPARKIFY_WAREHOUSE": "duckdb", "SPARKIFY_SENSOR": "on" if songs else "off",
+           "SPARKIFY_SENSOR_INTERVAL_SECONDS": "2", "SPARKIFY_SCHEDULE": "off"}
     with running_service(env, home, port, tmp / "service.log") as service:
-        yield Setup(service, data, system, watched, before)
+        yield Setup(service, data, system, watched, before, tmp / "warehouse.duckdb", bool(songs))
 
 
 def service_pids(setup: Setup) -> list[int]:
@@ -128,6 +138,21 @@ def test_every_socket_of_the_service_listens_on_loopback_only(setup: Setup) -> N
     addresses = listening(service_pids(setup))
     assert len(addresses) >= 3, addresses  # webserver, code server, PostgreSQL at least
     assert {a.rsplit(":", 1)[0] for a in addresses} <= LOOPBACK, addresses
+
+
+def test_a_run_writes_the_warehouse_and_its_compute_logs_for_their_owner_only(setup: Setup) -> None:
+    if not setup.sensor:
+        pytest.skip(f"no song files to load: the real sample is not at {REAL_SAMPLE}")
+
+    def finished() -> list[dict[str, str]] | None:
+        runs = setup.service.graphql(RUNS)["runsOrError"]["results"]
+        return runs if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs) else None
+
+    runs = poll(finished, "the sensor's song catalogue run, finished", RUN_LIMIT_S, setup.service)
+    assert [r["status"] for r in runs] == ["SUCCESS"] * len(runs)
+    assert stat.S_IMODE(setup.warehouse.stat().st_mode) == 0o600
+    logs = [p for p in (setup.service.home / "storage").rglob("*") if p.is_file()]
+    assert logs and [str(p) for p in logs if p.stat().st_mode & 0o077] == []
 
 
 def test_local_postgres_runs_unprivileged_on_files_only_it_can_read(setup: Setup) -> None:
