@@ -116,6 +116,11 @@ def test_local_postgres_keeps_data_and_password_across_restarts(tmp_path: Path, 
                 assert cur.fetchall() == [(42,)]
         assert not any(password in line for line in lines) and len(lines) == 2
         assert subprocess.run(["pgrep", "-f", str(pgdata_dir(home))], capture_output=True).stdout == b""
+        shutil.rmtree(home)  # `make clean`: as root the server's own folder stays, and is not reused
+        with running_local_postgres(home, lines.append) as fresh, psycopg2.connect(fresh) as con, \
+                con.cursor() as cur:
+            cur.execute("SELECT to_regclass('kept')")
+            assert cur.fetchone() == (None,)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the local PostgreSQL as an account of its own")

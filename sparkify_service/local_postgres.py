@@ -102,12 +102,20 @@ def _init(bin_dir: Path, home: Path, pgdata: Path, owner: Account | None) -> Non
             pwfile.unlink(missing_ok=True)
 
 
-def _adopt_old_data(home: Path, pgdata: Path, log: Any) -> None:
-    """Run history from before the data moved out of `home` (root only) is moved, not lost."""
+def _adopt_old_data(home: Path, pgdata: Path, owner: Account, log: Any) -> None:
+    """As root: run history from before the data moved out of `home` is moved, not lost; data whose password is
+    gone (`make clean` removed `home`, which holds it) is set aside, not reused or deleted."""
     old = home / "pgdata"
     if old != pgdata and (old / "PG_VERSION").exists() and not pgdata.exists():
         log(f"moving the local PostgreSQL data from {old} to {pgdata}")
-        shutil.move(str(old), str(pgdata))
+        shutil.move(str(old), str(pgdata))  # a copy across file systems: ownership given back below
+        for root, _dirs, files in os.walk(pgdata):
+            for path in (root, *(os.path.join(root, f) for f in files)):
+                os.chown(path, owner.uid, owner.gid)
+    if (pgdata / "PG_VERSION").exists() and not (home / "password").exists():
+        aside = pgdata.with_name(f"pgdata.without-password-{time.strftime('%Y%m%dT%H%M%S')}")
+        log(f"{home / 'password'} is gone: set {pgdata} aside as {aside} and starting with new data")
+        pgdata.rename(aside)
 
 
 @contextmanager
@@ -120,7 +128,7 @@ def running_local_postgres(home: Path, log: Any = print) -> Iterator[str]:
     bin_dir = _bin_dir()
     server_bin = _server_bin_dir(bin_dir, owner)
     if owner:
-        _adopt_old_data(home, pgdata, log)
+        _adopt_old_data(home, pgdata, owner, log)
     _init(server_bin, home, pgdata, owner)
     password = (home / "password").read_text().strip()
     port = _free_port()
