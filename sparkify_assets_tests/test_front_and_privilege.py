@@ -37,6 +37,7 @@ from sparkify_assets_tests.support.service import START_LIMIT_S, Service, poll, 
 from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_assets_tests.support.webserver import free_port
 from sparkify_service import local_postgres
+from sparkify_service.front import FrontError, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Fr0nt:pass w0rd%$'\"\\#@/?"  # awkward on purpose: colon, blanks, quotes, URL and shell characters
@@ -334,3 +335,37 @@ def test_no_folder_outside_the_project_data_changes_owner_or_mode(setup: Setup, 
     """Recorded before the service started; compared with the service, its PostgreSQL and the front running."""
     after = modes(setup.watched)
     assert {k: (before, after.get(k)) for k, before in setup.before.items() if after.get(k) != before} == {}
+
+
+BAD_SETTINGS = [  # (setting, value): each refused naming the setting, never echoing the value
+    ("SPARKIFY_FRONT_PASSWORD", "short'Secret"[1:]),  # 11 characters
+    ("SPARKIFY_FRONT_PASSWORD", "two lines\nof Secret text"),
+    ("SPARKIFY_FRONT_PASSWORD_FILE", "/nonexistent/Secret-file"),
+    ("SPARKIFY_FRONT_USER", "Secret:user"),
+    ("SPARKIFY_FRONT_HOST", "0.0.0.0; Secret"),
+    ("SPARKIFY_FRONT_PORT", "80Secret"),
+    ("SPARKIFY_PORT", "Secret"),
+    ("SPARKIFY_FRONT_CERT", "/nonexistent/Secret.crt"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_SETTINGS)
+def test_front_settings_are_checked_before_anything_is_written(
+        name: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARKIFY_SYSTEM_DIR", str(tmp_path / "system"))
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        pytest.skip("nginx is not installed here (.ci/run installs Debian's nginx-light when run as root)")
+    env = {"SPARKIFY_FRONT_PASSWORD": PASSWORD, "SPARKIFY_FRONT_DATA": str(tmp_path / "front"), name: value}
+    if name == "SPARKIFY_FRONT_CERT":
+        env["SPARKIFY_FRONT_KEY"] = str(tmp_path / "key.pem")
+    with pytest.raises(FrontError) as refused:
+        prepare(env)
+    assert name in str(refused.value) and "Secret" not in str(refused.value)
+    assert not (tmp_path / "front").exists() and not (tmp_path / "system").exists()
+
+
+def test_the_front_will_not_start_without_a_password(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_FRONT")}
+    done = subprocess.run([sys.executable, "-m", "sparkify_service.front"], capture_output=True, text=True,
+                          env={**env, "SPARKIFY_FRONT_DATA": str(tmp_path / "front")}, timeout=120)
+    assert done.returncode == 2 and "SPARKIFY_FRONT_PASSWORD" in done.stderr, done.stderr

@@ -60,10 +60,13 @@ def main() -> int:
 
 
 def prepare(env: Mapping[str, str]) -> list[str]:
-    """Write the front's files (config, password hash, certificate) and return nginx's command line."""
-    nginx = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"]))
+    """Check every setting, then write the front's files (config, password hash, certificate); nginx's command."""
+    nginx = shutil.which("nginx", path=os.pathsep.join([env.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"]))
     if nginx is None:
         raise FrontError("nginx is not installed (Debian: apt-get install nginx-light)")
+    listen, user, password = _listen(env), _user(env), _password(env)
+    given = _given_certificate(env)
+    upstream = _port(env, "SPARKIFY_PORT", "3000")
     data = Path(env.get("SPARKIFY_FRONT_DATA") or ROOT / "data" / "service" / "front").resolve()
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
@@ -75,14 +78,13 @@ def prepare(env: Mapping[str, str]) -> list[str]:
             for path in (shared / "temp", shared / "temp" / name):
                 os.chown(path, owner.uid, owner.gid)
     users = shared / "htpasswd"
-    users.write_text(f"{_user(env)}:{_hash(_password(env))}\n")
+    users.write_text(f"{user}:{_hash(password)}\n")
     users.chmod(0o600)
     if owner:
         give(users, owner)
-    cert, key = _certificate(env, data)
-    upstream = int(env.get("SPARKIFY_PORT") or 3000)
+    cert, key = given or _self_signed(env, data)
     conf = data / "nginx.conf"
-    conf.write_text(config(_listen(env), upstream, cert, key, users, shared / "temp", data, owner))
+    conf.write_text(config(listen, upstream, cert, key, users, shared / "temp", data, owner))
     conf.chmod(0o600)
     return [nginx, "-p", f"{data}/", "-c", str(conf), "-e", str(data / "error.log")]
 
@@ -127,12 +129,17 @@ http {{
 """
 
 
+def _port(env: Mapping[str, str], name: str, default: str) -> int:
+    port = env.get(name) or default
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise FrontError(f"{name} is not a port number")
+    return int(port)
+
+
 def _listen(env: Mapping[str, str]) -> str:
     host = env.get("SPARKIFY_FRONT_HOST") or "127.0.0.1"
-    port = env.get("SPARKIFY_FRONT_PORT") or "8443"
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise FrontError("SPARKIFY_FRONT_PORT is not a port number")
-    if any(c.isspace() or c in ";{}'\"" for c in host):
+    port = _port(env, "SPARKIFY_FRONT_PORT", "8443")
+    if not host.isprintable() or any(c.isspace() or c in ";{}'\"$#\\" for c in host):
         raise FrontError("SPARKIFY_FRONT_HOST is not a host name or address")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -167,18 +174,22 @@ def _hash(password: str) -> str:
     return done.stdout.strip()
 
 
-def _certificate(env: Mapping[str, str], data: Path) -> tuple[Path, Path]:
-    """The operator's certificate and key, or a self-signed pair for localhost and 127.0.0.1 made once (nginx's
-    master reads them before it drops privileges)."""
+def _given_certificate(env: Mapping[str, str]) -> tuple[Path, Path] | None:
+    """The operator's certificate and key (nginx's master reads them before it drops privileges), or None."""
     given = env.get("SPARKIFY_FRONT_CERT"), env.get("SPARKIFY_FRONT_KEY")
-    if any(given):
-        if not all(given):
-            raise FrontError("SPARKIFY_FRONT_CERT and SPARKIFY_FRONT_KEY go together")
-        cert, key = Path(given[0] or "").resolve(), Path(given[1] or "").resolve()
-        for name, path in (("SPARKIFY_FRONT_CERT", cert), ("SPARKIFY_FRONT_KEY", key)):
-            if not path.is_file():
-                raise FrontError(f"{name} is not a readable file")
-        return cert, key
+    if not any(given):
+        return None
+    if not all(given):
+        raise FrontError("SPARKIFY_FRONT_CERT and SPARKIFY_FRONT_KEY go together")
+    cert, key = Path(given[0] or "").resolve(), Path(given[1] or "").resolve()
+    for name, path in (("SPARKIFY_FRONT_CERT", cert), ("SPARKIFY_FRONT_KEY", key)):
+        if not path.is_file():
+            raise FrontError(f"{name} is not a readable file")
+    return cert, key
+
+
+def _self_signed(env: Mapping[str, str], data: Path) -> tuple[Path, Path]:
+    """A self-signed pair for localhost, 127.0.0.1 and SPARKIFY_FRONT_HOST, made once."""
     cert, key = data / "self-signed.crt", data / "self-signed.key"
     if not (cert.exists() and key.exists()):
         names = ["DNS:localhost", "IP:127.0.0.1", *_host_name(env.get("SPARKIFY_FRONT_HOST") or "127.0.0.1")]
