@@ -346,6 +346,7 @@ BAD_SETTINGS = [  # (setting, value): each refused naming the setting, never ech
     ("SPARKIFY_FRONT_PORT", "80Secret"),
     ("SPARKIFY_PORT", "Secret"),
     ("SPARKIFY_FRONT_CERT", "/nonexistent/Secret.crt"),
+    ("SPARKIFY_FRONT_DATA", "/tmp/front; include /Secret"),  # would be pasted into nginx.conf
 ]
 
 

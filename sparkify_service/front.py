@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -28,7 +29,8 @@ from sparkify_service.supervisor import ChildDied, Stop, Supervisor
 ROOT = Path(__file__).resolve().parents[1]
 OS_ACCOUNT = "sparkify_front"
 REALM = "sparkify"
-START_LIMIT_S = 60.0
+START_LIMIT_S = 60.0  # a hang guard
+UNSAFE_IN_CONFIG = frozenset(";{}'\"$#\\")  # a path holding one of these (or a blank) could change nginx.conf
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -47,6 +49,9 @@ def main() -> int:
             _log(str(problem))
             return 2
         supervisor.start("nginx", argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        host, port = _listen(os.environ).rsplit(":", 1)
+        supervisor.wait_until(lambda: _answers(host.strip("[]"), int(port)), "nginx", START_LIMIT_S)
+        _log(f"ready: https://{host}:{port}/ (Ctrl-C stops it)")
         supervisor.watch()
     except Stop as stop:
         _log(f"{stop}: stopped")
@@ -67,7 +72,7 @@ def prepare(env: Mapping[str, str]) -> list[str]:
     listen, user, password = _listen(env), _user(env), _password(env)
     given = _given_certificate(env)
     upstream = _port(env, "SPARKIFY_PORT", "3000")
-    data = Path(env.get("SPARKIFY_FRONT_DATA") or ROOT / "data" / "service" / "front").resolve()
+    data = _safe("SPARKIFY_FRONT_DATA", Path(env.get("SPARKIFY_FRONT_DATA") or ROOT / "data" / "service" / "front"))
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
     owner = account(OS_ACCOUNT)
@@ -129,6 +134,23 @@ http {{
 """
 
 
+def _safe(name: str, path: Path) -> Path:
+    resolved = path.resolve()
+    if not str(resolved).isprintable() or any(c.isspace() or c in UNSAFE_IN_CONFIG for c in str(resolved)):
+        raise FrontError(f"{name} holds a character nginx's configuration cannot take (a blank, ; {{ }} quotes $ #)")
+    return resolved
+
+
+def _answers(host: str, port: int) -> bool:
+    """nginx accepts connections (a wildcard address is asked on loopback)."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        with socket.create_connection((target, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def _port(env: Mapping[str, str], name: str, default: str) -> int:
     port = env.get(name) or default
     if not port.isdigit() or not 0 < int(port) < 65536:
@@ -139,7 +161,7 @@ def _port(env: Mapping[str, str], name: str, default: str) -> int:
 def _listen(env: Mapping[str, str]) -> str:
     host = env.get("SPARKIFY_FRONT_HOST") or "127.0.0.1"
     port = _port(env, "SPARKIFY_FRONT_PORT", "8443")
-    if not host.isprintable() or any(c.isspace() or c in ";{}'\"$#\\" for c in host):
+    if not host.isprintable() or any(c.isspace() or c in UNSAFE_IN_CONFIG for c in host):
         raise FrontError("SPARKIFY_FRONT_HOST is not a host name or address")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -181,7 +203,7 @@ def _given_certificate(env: Mapping[str, str]) -> tuple[Path, Path] | None:
         return None
     if not all(given):
         raise FrontError("SPARKIFY_FRONT_CERT and SPARKIFY_FRONT_KEY go together")
-    cert, key = Path(given[0] or "").resolve(), Path(given[1] or "").resolve()
+    cert, key = _safe("SPARKIFY_FRONT_CERT", Path(given[0] or "")), _safe("SPARKIFY_FRONT_KEY", Path(given[1] or ""))
     for name, path in (("SPARKIFY_FRONT_CERT", cert), ("SPARKIFY_FRONT_KEY", key)):
         if not path.is_file():
             raise FrontError(f"{name} is not a readable file")
