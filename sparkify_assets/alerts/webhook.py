@@ -66,4 +66,5 @@ def post_once(url: str, body: Mapping[str, Any], timeout_s: float) -> tuple[str,
     except ValueError as exc:  # a malformed URL: no later tick does better
         return REJECTED, type(exc).__name__
     except OSError as exc:  # refused, unreachable, timed out
-        return RETRY, type(exc).__name__
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        return RETRY, type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__
