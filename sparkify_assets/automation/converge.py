@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from dagster import DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARENT_RUN_ID_TAG,
+    WILL_RETRY_TAG,
+)
 
 from sparkify_assets.automation.jobs import DAILY_JOB
 from sparkify_assets.loaded_versions import BUILT_FROM_LOGS
@@ -75,7 +80,7 @@ def plan_convergence(instance: DagsterInstance, behind: dict[date, tuple[str, st
     days = {d: v for d, v in behind.items() if in_partitions(d)}
     if not days:
         return ConvergePlan()
-    if instance.get_runs_count(RunsFilter(statuses=BUSY)) > 0:
+    if instance.get_runs_count(RunsFilter(statuses=BUSY)) > 0 or _retry_pending(instance):
         return ConvergePlan(busy=True)
     plan = ConvergePlan()
     for run in _ranges(sorted(days)):
@@ -105,6 +110,13 @@ def _range_request(days: list[date], key: str) -> RunRequest:
     return RunRequest(job_name=DAILY_JOB.name, run_key=f"converge:{key}", tags={
         **tags, ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()})
+
+
+def _retry_pending(instance: DagsterInstance) -> bool:
+    """A failed run the daemon will retry, whose retry is not queued yet: it is on its way, like a queued run."""
+    failed = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE], tags={WILL_RETRY_TAG: "true"}),
+                               limit=20)
+    return any(not instance.get_runs(RunsFilter(tags={PARENT_RUN_ID_TAG: r.run_id}), limit=1) for r in failed)
 
 
 def _runs_with(instance: DagsterInstance, tag: str, value: str) -> list[str]:
