@@ -5,8 +5,8 @@ is `in_latest_time_window()` and reacts to materializations the instance recorde
 day, and a new instance over an existing warehouse has no record of anything. What is complete is read here from
 the warehouse itself (`source_versions`, loaded_versions.record_built), whichever instance or process loaded it.
 
-How a tick completes the days (only while no run is queued or in progress, so a load on its way is never
-mistaken for an interrupted one):
+How a tick completes the days (only while no run is queued, in progress or about to be retried, and no backfill
+is under way, so a load on its way is never mistaken for an interrupted one):
 - the incomplete days, all together, in one run per contiguous range (a killed 30-day backfill is one run);
 - a range whose run did not complete it: each day alone, up to MAX_ATTEMPTS runs per day and version;
 - then nothing more for that day: its last run's failure is the one alert (alerts/sensors.py, kind
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from dagster import DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
+from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -80,7 +81,8 @@ def plan_convergence(instance: DagsterInstance, behind: dict[date, tuple[str, st
     days = {d: v for d, v in behind.items() if in_partitions(d)}
     if not days:
         return ConvergePlan()
-    if instance.get_runs_count(RunsFilter(statuses=BUSY)) > 0 or _retry_pending(instance):
+    if (instance.get_runs_count(RunsFilter(statuses=BUSY)) > 0 or _retry_pending(instance)
+            or instance.get_backfills_count(BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])) > 0):
         return ConvergePlan(busy=True)
     plan = ConvergePlan()
     for run in _ranges(sorted(days)):

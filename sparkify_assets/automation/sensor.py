@@ -134,7 +134,7 @@ def _converge(context: SensorEvaluationContext, warehouse: Warehouse, state) -> 
     if plan.busy:
         context.log.info(f"{len(behind)} day(s) incomplete; waiting for the runs in progress before completing them")
     for day in plan.given_up:
-        context.log.warning(f"{day} stays incomplete ({behind[day][1]} behind its log file) after "
+        context.log.info(f"{day} stays incomplete ({behind[day][1]} behind its log file) after "
                             "its attempts: alerted, left for a person (docs/operating.md)")
     return plan.requests
 
