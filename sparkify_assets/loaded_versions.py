@@ -26,7 +26,17 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
 from sparkify_assets.resources.source import SONG_PREFIX, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import Dialect, column_list, q
-from sparkify_assets.tables import SONGPLAYS, SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS, TIME, USERS, Table
+from sparkify_assets.tables import (
+    ARTISTS,
+    SONGPLAYS,
+    SONGS,
+    SOURCE_VERSIONS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TIME,
+    USERS,
+    Table,
+)
 
 LOG_METADATA = "source_versions"  # staging_events: JSON {key: version} of the files the load read
 SONG_METADATA = "source_digest"  # staging_songs: songs_digest() of the song files the load read
@@ -37,6 +47,8 @@ SONGS_KEY = SONG_PREFIX  # the source_versions row of staging_songs holding the 
 # records every day's.
 BUILT_FROM_LOGS: tuple[tuple[Table, Table], ...] = ((SONGPLAYS, STAGING_EVENTS), (TIME, SONGPLAYS),
                                                      (USERS, STAGING_EVENTS))
+# The catalogue tables built from the song files: they record staging_songs' digest row.
+BUILT_FROM_SONGS: tuple[Table, ...] = (SONGS, ARTISTS)
 
 
 def songs_digest(objects: Sequence[SourceObject]) -> str | None:
@@ -75,16 +87,19 @@ def record(warehouse: Warehouse, table: Table, versions: dict[str, str], days: S
 
 
 def record_built(warehouse: Warehouse, table: Table, days: Sequence[str] = ()) -> None:
-    """`table` was just rebuilt (for a daily table: `days`) from its upstream in BUILT_FROM_LOGS: it now holds the
-    versions its upstream holds. Written after the load commits: a worker dying in between leaves the day
-    incomplete, so it is built again, never the other way round."""
-    upstream = dict(BUILT_FROM_LOGS).get(table)
+    """`table` was just rebuilt (for a daily table: `days`) from its upstream in BUILT_FROM_LOGS (or the song files,
+    BUILT_FROM_SONGS): it now holds the versions its upstream holds. Written after the load commits: a worker dying
+    in between leaves the table behind, so it is built again, never the other way round."""
+    upstream = STAGING_SONGS if table in BUILT_FROM_SONGS else dict(BUILT_FROM_LOGS).get(table)
     if upstream is None:
         return
     d = warehouse.dialect
     params: dict[str, object] = {"target_table": table.name, "upstream": upstream.name}
     scope = ""
-    if days and table.partition_column:
+    if upstream is STAGING_SONGS:  # the digest of every song file, not the per-file rows
+        params["songs_key"] = SONGS_KEY
+        scope = f" AND {q('source_key')} = {d.param('songs_key')}"
+    elif days and table.partition_column:
         params |= {"first_day": days[0], "last_day": days[-1]}
         scope = f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
     columns = ", ".join(q(c) for c in ("partition_key", "source_key", "version"))

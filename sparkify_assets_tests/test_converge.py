@@ -9,6 +9,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult, RunRequest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -25,6 +26,7 @@ from sparkify_assets_tests.test_automation_local import copy_sample
 
 GOOD = [date(2018, 11, 1), date(2018, 11, 2)]
 BAD = date(2018, 11, 4)  # one play with an impossible level: songplays' blocking check fails every time
+ATTEMPTS = 3  # the default of SPARKIFY_CONVERGE_ATTEMPTS
 
 
 def stage_only(defs: Definitions, days: list[date], instance: DagsterInstance) -> None:
@@ -50,19 +52,28 @@ def staged_warehouse(real_sample: Path, work: Path) -> tuple[Path, Path]:
 def execute(defs: Definitions, request: RunRequest, instance: DagsterInstance) -> ExecuteInProcessResult:
     job = defs.resolve_job_def(request.job_name)
     return job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags,
-                                  raise_on_error=False)
+                                  asset_selection=request.asset_selection, raise_on_error=False)
 
 
 def test_a_new_instance_completes_every_staged_day_and_gives_up_on_a_failing_one_after_its_attempts(
-        real_sample: Path, tmp_path: Path, instance: DagsterInstance) -> None:
+        real_sample: Path, tmp_path: Path, instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPARKIFY_CONVERGE_ATTEMPTS", raising=False)
     data, db = staged_warehouse(real_sample, tmp_path)
     warehouse = DuckDBWarehouse(path=str(db))
     assert set(converge.incomplete_days(warehouse)) == {*GOOD, BAD}
     defs = local_defs(data, db)
     sensor = defs.resolve_sensor_def("source_files_sensor")
 
-    # Nothing is new in the source; the incomplete days are: one run per contiguous range.
-    first = tick(sensor, defs, instance, None)
+    # Nothing is new in the source. First the catalogue (songs, artists) the killed run never built...
+    assert converge.incomplete_catalogue(warehouse) is not None
+    songs = tick(sensor, defs, instance, None)
+    (request,) = songs.run_requests
+    assert (request.job_name, request.tags[converge.KIND_TAG]) == ("song_catalog", "songs")
+    assert execute(defs, request, instance).success
+    assert converge.incomplete_catalogue(warehouse) is None
+
+    # ...then the incomplete days: one run per contiguous range.
+    first = tick(sensor, defs, instance, songs.cursor)
     ranges = sorted((r.tags.get(ASSET_PARTITION_RANGE_START_TAG) or r.partition_key,
                      r.tags.get(ASSET_PARTITION_RANGE_END_TAG) or r.partition_key) for r in first.run_requests)
     assert ranges == [(GOOD[0].isoformat(), GOOD[1].isoformat()), (BAD.isoformat(), BAD.isoformat())]
@@ -71,13 +82,13 @@ def test_a_new_instance_completes_every_staged_day_and_gives_up_on_a_failing_one
     assert outcomes == {"range": True, BAD.isoformat(): False}
     assert set(converge.incomplete_days(warehouse)) == {BAD}
 
-    # The failed day alone, MAX_ATTEMPTS times, then nothing more; only the last failure alerts.
+    # The failed day alone, SPARKIFY_CONVERGE_ATTEMPTS times, then nothing more; only the last failure alerts.
     cursor, runs = first.cursor, []
-    for attempt in range(1, converge.MAX_ATTEMPTS + 1):
+    for attempt in range(1, ATTEMPTS + 1):
         result = tick(sensor, defs, instance, cursor)
         (request,) = result.run_requests
         assert request.partition_key == BAD.isoformat()
-        assert request.tags[converge.ATTEMPT_TAG] == f"{attempt}/{converge.MAX_ATTEMPTS}"
+        assert request.tags[converge.ATTEMPT_TAG] == f"{attempt}/{ATTEMPTS}"
         run = execute(defs, request, instance)
         assert not run.success
         runs.append(run.dagster_run)
@@ -89,7 +100,7 @@ def test_a_new_instance_completes_every_staged_day_and_gives_up_on_a_failing_one
     last = alert_for(instance, runs[-1], "http://ui")
     assert not isinstance(last, str)
     assert (last.kind, last.partition, last.asset) == ("incomplete", BAD.isoformat(), "songplays")
-    assert "level_accepted" in last.error and f"after {converge.MAX_ATTEMPTS} attempts" in last.text
+    assert "level_accepted" in last.error and f"after {ATTEMPTS} attempts" in last.text
 
     # The good days equal an independent computation from their raw files (the bad day's songplays were written
     # before its check failed: a blocking check stops what is downstream, not its own asset).

@@ -107,14 +107,15 @@ def alert_for(instance: DagsterInstance, run: DagsterRun, ui_url: str) -> messag
     if run.tags.get(WILL_RETRY_TAG) == "true":
         return f"run {run.run_id} will be retried; its retry alerts if it fails"
     attempt = run.tags.get(converge.ATTEMPT_TAG, "")
-    if run.tags.get(converge.KIND_TAG) and attempt != f"{converge.MAX_ATTEMPTS}/{converge.MAX_ATTEMPTS}":
+    n, _, of = attempt.partition("/")
+    if run.tags.get(converge.KIND_TAG) and not (n and n == of):
         return f"run {run.run_id} completing days failed; the source sensor tries again (attempt {attempt or 0})"
     alert = build_run_failure_alert(instance, run, ui_url)
     if not attempt:
         return alert
-    return messages.incomplete(ui_url=ui_url, run_id=run.run_id, job=run.job_name, day=run_partition(run) or "",
-                               asset=alert.asset, error=f"{alert.check + ' ' if alert.check else ''}{alert.error}",
-                               attempts=converge.MAX_ATTEMPTS)
+    return messages.incomplete(ui_url=ui_url, run_id=run.run_id, job=run.job_name,
+                               day=run_partition(run) or "the song catalogue", asset=alert.asset,
+                               error=f"{alert.check + ' ' if alert.check else ''}{alert.error}", attempts=int(of))
 
 
 def build_run_failure_sensor(url: str) -> SensorDefinition:

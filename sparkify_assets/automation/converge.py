@@ -8,11 +8,13 @@ the warehouse itself (`source_versions`, loaded_versions.record_built), whicheve
 How a tick completes the days (only while no run is queued, in progress or about to be retried, and no backfill
 is under way, so a load on its way is never mistaken for an interrupted one):
 - the incomplete days, all together, in one run per contiguous range (a killed 30-day backfill is one run);
-- a range whose run did not complete it: each day alone, up to MAX_ATTEMPTS runs per day and version;
+- a range whose run did not complete it: each day alone, up to SPARKIFY_CONVERGE_ATTEMPTS (3) runs per day and
+  version;
 - then nothing more for that day: its last run's failure is the one alert (alerts/sensors.py, kind
   'incomplete'), and the day stays failed in the UI until its file changes or a person reloads it.
 Each run is the whole daily job (staging_events and downstream), so blocking checks run again before anything
-is built on a day.
+is built on a day. songs and artists (built from the song files, not from a day) converge the same way, from
+staging_songs' digest, with a catalogue run (staging_songs, songs, artists).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from dagster import DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -31,16 +33,16 @@ from dagster._core.storage.tags import (
     WILL_RETRY_TAG,
 )
 
-from sparkify_assets.automation.jobs import DAILY_JOB
-from sparkify_assets.loaded_versions import BUILT_FROM_LOGS
+from sparkify_assets import settings
+from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
+from sparkify_assets.loaded_versions import BUILT_FROM_LOGS, BUILT_FROM_SONGS, SONGS_KEY
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import q
-from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS
+from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS
 
-MAX_ATTEMPTS = 3  # runs of one day alone, per version of its log file
 KIND_TAG = "sparkify/converge"  # 'range' or 'day'
 KEY_TAG = "sparkify/converge_key"  # what was incomplete: the days and versions (range), or day@version (day)
-ATTEMPT_TAG = "sparkify/converge_attempt"  # 'n/MAX_ATTEMPTS' on a day's runs
+ATTEMPT_TAG = "sparkify/converge_attempt"  # 'n/max' on a day's runs: the last attempt's failure alerts
 BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
         DagsterRunStatus.CANCELING]
 
@@ -68,6 +70,39 @@ def incomplete_days(warehouse: Warehouse) -> dict[date, tuple[str, str]] | None:
     return behind
 
 
+def incomplete_catalogue(warehouse: Warehouse) -> str | None:
+    """The song files' digest when songs or artists were not built from the song files staging_songs holds (a
+    run killed in between); None when they were, or the warehouse cannot be read now."""
+    names = [STAGING_SONGS.name, *(t.name for t in BUILT_FROM_SONGS)]
+    params = {f"t{i}": n for i, n in enumerate(names)} | {"songs_key": SONGS_KEY}
+    d = warehouse.dialect
+    rows = warehouse.read_if_available(
+        f"SELECT {q('target_table')}, {q('version')} FROM {q(SOURCE_VERSIONS.name)} "
+        f"WHERE {q('target_table')} IN ({', '.join(d.param(f't{i}') for i in range(len(names)))}) "
+        f"AND {q('source_key')} = {d.param('songs_key')}", params, SOURCE_VERSIONS)
+    held = dict(rows or [])
+    digest = held.get(STAGING_SONGS.name)
+    return digest if digest and any(held.get(t.name) != digest for t in BUILT_FROM_SONGS) else None
+
+
+def catalogue_request(instance: DagsterInstance, digest: str) -> RunRequest | None:
+    """The run that builds songs and artists from the staged song files, a bounded number of times per digest."""
+    key = f"{SONGS_KEY}@{digest}"
+    attempts, most = len(_runs_with(instance, KEY_TAG, key)), settings.converge_attempts()
+    if attempts >= most:
+        return None
+    return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=f"converge:{key}:{attempts + 1}",
+                      asset_selection=[AssetKey(STAGING_SONGS.name), *(AssetKey(t.name) for t in BUILT_FROM_SONGS)],
+                      tags={"sparkify/trigger": "converge", KIND_TAG: "songs", KEY_TAG: key,
+                            ATTEMPT_TAG: f"{attempts + 1}/{most}"})
+
+
+def busy(instance: DagsterInstance) -> bool:
+    """A run queued, in progress or about to be retried, or a backfill under way: a load may be on its way."""
+    return (instance.get_runs_count(RunsFilter(statuses=BUSY)) > 0 or _retry_pending(instance)
+            or instance.get_backfills_count(BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])) > 0)
+
+
 @dataclass
 class ConvergePlan:
     requests: list[RunRequest] = field(default_factory=list)
@@ -81,10 +116,9 @@ def plan_convergence(instance: DagsterInstance, behind: dict[date, tuple[str, st
     days = {d: v for d, v in behind.items() if in_partitions(d)}
     if not days:
         return ConvergePlan()
-    if (instance.get_runs_count(RunsFilter(statuses=BUSY)) > 0 or _retry_pending(instance)
-            or instance.get_backfills_count(BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])) > 0):
+    if busy(instance):
         return ConvergePlan(busy=True)
-    plan = ConvergePlan()
+    plan, most = ConvergePlan(), settings.converge_attempts()
     for run in _ranges(sorted(days)):
         key = _digest([(d.isoformat(), days[d][0]) for d in run])
         if not _runs_with(instance, KEY_TAG, key):
@@ -93,14 +127,14 @@ def plan_convergence(instance: DagsterInstance, behind: dict[date, tuple[str, st
         for day in run:
             day_key = f"{day.isoformat()}@{days[day][0]}"
             attempts = len(_runs_with(instance, KEY_TAG, day_key))
-            if attempts >= MAX_ATTEMPTS:
+            if attempts >= most:
                 plan.given_up.append(day)
             else:
                 plan.requests.append(RunRequest(
                     job_name=DAILY_JOB.name, partition_key=day.isoformat(),
                     run_key=f"converge:{day_key}:{attempts + 1}",
                     tags={"sparkify/trigger": "converge", KIND_TAG: "day", KEY_TAG: day_key,
-                          ATTEMPT_TAG: f"{attempts + 1}/{MAX_ATTEMPTS}"}))
+                          ATTEMPT_TAG: f"{attempts + 1}/{most}"}))
     return plan
 
 

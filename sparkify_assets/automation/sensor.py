@@ -19,7 +19,13 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from sparkify_assets import loaded_versions
 from sparkify_assets.assets.songplays import REMATCH_ONLY, REMATCH_ONLY_TAG
-from sparkify_assets.automation.converge import incomplete_days, plan_convergence
+from sparkify_assets.automation.converge import (
+    busy,
+    catalogue_request,
+    incomplete_catalogue,
+    incomplete_days,
+    plan_convergence,
+)
 from sparkify_assets.automation.cursor import Loaded, SourceCursor, plan_logs, songs_digest
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.partitions import daily_partitions
@@ -127,7 +133,14 @@ def _instance(context: SensorEvaluationContext) -> DagsterInstance | None:
 def _converge(context: SensorEvaluationContext, warehouse: Warehouse, state) -> list[RunRequest]:  # noqa: ANN001
     """Runs that complete the days the warehouse holds only partly (automation/converge.py); none while busy."""
     instance = _instance(context)
-    behind = incomplete_days(warehouse) if instance is not None else None
+    if instance is None:
+        return []
+    behind = incomplete_days(warehouse) or {}
+    songs = incomplete_catalogue(warehouse)
+    if songs and not busy(instance):
+        if (request := catalogue_request(instance, songs)) is not None:
+            return [request]  # first: songplays is matched against the catalogue
+        context.log.info("songs/artists stay behind the song files after their attempts: left for a person")
     if not behind:
         return []
     plan = plan_convergence(instance, behind, lambda d: state(d) == "ok")
