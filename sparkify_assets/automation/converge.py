@@ -40,8 +40,8 @@ from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import q
 from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS
 
-KIND_TAG = "sparkify/converge"  # 'range' or 'day'
-KEY_TAG = "sparkify/converge_key"  # what was incomplete: the days and versions (range), or day@version (day)
+KIND_TAG = "sparkify/converge"  # 'range', 'day' or 'songs'
+KEY_TAG = "sparkify/converge_key"  # what was incomplete: days and versions (range), day@version, song_data/@digest
 ATTEMPT_TAG = "sparkify/converge_attempt"  # 'n/max' on a day's runs: the last attempt's failure alerts
 BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
         DagsterRunStatus.CANCELING]
