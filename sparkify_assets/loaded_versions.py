@@ -5,6 +5,10 @@
 - the warehouse table `source_versions`, written after each load: what the warehouse holds, whichever instance
   loaded it (`make run` records in data/dagster_home, `make serve` in PostgreSQL).
 
+The tables built from the logs (songplays, time, users) record there too, after each load, the versions their
+upstream held (`record_built`): a day is complete when each of them holds its staging_events version, which any
+instance can read from the warehouse (automation/converge.py completes the days that are not).
+
 The warehouse row is written after the load commits, in its own transaction: a worker dying in between leaves the
 load without its row, so the file is loaded once more (loads are idempotent); never the other way round. The
 song files also have one row each, written by the load itself in its transaction (an incremental load trusts
@@ -22,11 +26,29 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
 from sparkify_assets.resources.source import SONG_PREFIX, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import Dialect, column_list, q
-from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS, Table
+from sparkify_assets.tables import (
+    ARTISTS,
+    SONGPLAYS,
+    SONGS,
+    SOURCE_VERSIONS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TIME,
+    USERS,
+    Table,
+)
 
 LOG_METADATA = "source_versions"  # staging_events: JSON {key: version} of the files the load read
 SONG_METADATA = "source_digest"  # staging_songs: songs_digest() of the song files the load read
 SONGS_KEY = SONG_PREFIX  # the source_versions row of staging_songs holding the digest (per-file rows beside it)
+
+# The tables a day's log file flows into, each with the table it is built from: the versions it records are that
+# table's (so time, built from songplays, is current only once songplays was). users is rebuilt whole, so it
+# records every day's.
+BUILT_FROM_LOGS: tuple[tuple[Table, Table], ...] = ((SONGPLAYS, STAGING_EVENTS), (TIME, SONGPLAYS),
+                                                     (USERS, STAGING_EVENTS))
+# The catalogue tables built from the song files: they record staging_songs' digest row.
+BUILT_FROM_SONGS: tuple[Table, ...] = (SONGS, ARTISTS)
 
 
 def songs_digest(objects: Sequence[SourceObject]) -> str | None:
@@ -62,6 +84,31 @@ def record(warehouse: Warehouse, table: Table, versions: dict[str, str], days: S
         statements.append(f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
                           f"VALUES {', '.join(rows)}")
     warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
+
+
+def record_built(warehouse: Warehouse, table: Table, days: Sequence[str] = ()) -> None:
+    """`table` was just rebuilt (for a daily table: `days`) from its upstream in BUILT_FROM_LOGS (or the song files,
+    BUILT_FROM_SONGS): it now holds the versions its upstream holds. Written after the load commits: a worker dying
+    in between leaves the table behind, so it is built again, never the other way round."""
+    upstream = STAGING_SONGS if table in BUILT_FROM_SONGS else dict(BUILT_FROM_LOGS).get(table)
+    if upstream is None:
+        return
+    d = warehouse.dialect
+    params: dict[str, object] = {"target_table": table.name, "upstream": upstream.name}
+    scope = ""
+    if upstream is STAGING_SONGS:  # the digest of every song file, not the per-file rows
+        params["songs_key"] = SONGS_KEY
+        scope = f" AND {q('source_key')} = {d.param('songs_key')}"
+    elif days and table.partition_column:
+        params |= {"first_day": days[0], "last_day": days[-1]}
+        scope = f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
+    columns = ", ".join(q(c) for c in ("partition_key", "source_key", "version"))
+    warehouse.run([
+        f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} = {d.param('target_table')}{scope}",
+        f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
+        f"SELECT CAST({d.param('target_table')} AS VARCHAR(64)), {columns} FROM {q(SOURCE_VERSIONS.name)} "
+        f"WHERE {q('target_table')} = {d.param('upstream')}{scope}",
+    ], params, ensure=(SOURCE_VERSIONS,))
 
 
 def record_songs_digest(warehouse: Warehouse, digest: str | None) -> None:

@@ -140,6 +140,15 @@ def alert_interval_seconds() -> int:
     return value
 
 
+def converge_attempts() -> int:
+    """SPARKIFY_CONVERGE_ATTEMPTS: how many runs the service gives one incomplete day (per version of its file)
+    before it alerts and leaves the day to a person (automation/converge.py)."""
+    value = int(os.environ.get("SPARKIFY_CONVERGE_ATTEMPTS") or 3)
+    if value < 1:
+        raise ValueError(f"SPARKIFY_CONVERGE_ATTEMPTS must be at least 1, not {value}")
+    return value
+
+
 def ui_url() -> str:
     """SPARKIFY_UI_URL: the Dagster UI that alert links point to."""
     return (os.environ.get("SPARKIFY_UI_URL") or "http://127.0.0.1:3000").rstrip("/")

@@ -86,3 +86,15 @@ def overdue(*, ui_url: str, asset: str, day: str, hours: float) -> Alert:
     error = f"{day} not loaded {hours:g} h after the day ended (UTC)"
     text = f":warning: {asset} is overdue: {error}\nAsset: {asset_link(ui_url, asset)}"
     return Alert(OVERDUE, text, partition=day, asset=asset, error=error)
+
+
+INCOMPLETE = "incomplete"
+
+
+def incomplete(*, ui_url: str, run_id: str, job: str, day: str, asset: str | None, error: str,
+               attempts: int) -> Alert:
+    """A day the service could not complete by itself: its last attempt's table and error."""
+    where = f" at {asset}" if asset else ""
+    text = (f":red_circle: {day} stays incomplete{where} after {attempts} attempts: {error}\n"
+            f"It needs a person (docs/operating.md). Last run: {run_link(ui_url, run_id)}")
+    return Alert(INCOMPLETE, text, run_id=run_id, job=job, partition=day, asset=asset, error=error)

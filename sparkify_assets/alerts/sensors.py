@@ -1,13 +1,16 @@
-"""When alerts are sent: a run-failure sensor (one message per failed run, naming the blocking check when one
-stopped it) and a sensor on the daemon's freshness states (one message per overdue table and day).
+"""When alerts are sent: a sensor on failed runs (one message per failed run, naming the blocking check when one
+stopped it; one per day the service gave up completing) and a sensor on the daemon's freshness states (one message
+per overdue table and day).
 
-Both run in the daemon, never inside a run, so a slow or dead webhook cannot fail or hold up a load. Without
-SPARKIFY_ALERT_WEBHOOK_URL none is defined.
+Both run in the daemon, never inside a run, so a webhook cannot fail or hold up a load; they queue messages in a
+durable outbox (outbox.py) and deliver with a short timeout, so a dead webhook cannot hold up a tick either (and
+the daemon evaluates sensors in threads: dagster_service.yaml). Without SPARKIFY_ALERT_WEBHOOK_URL none is defined.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -16,13 +19,14 @@ from dagster import (
     AssetCheckSeverity,
     AssetKey,
     DagsterEventType,
+    DagsterInstance,
     DagsterRun,
+    DagsterRunStatus,
     DefaultSensorStatus,
-    RunFailureSensorContext,
+    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
-    run_failure_sensor,
     sensor,
 )
 from dagster._core.definitions.freshness import FreshnessState
@@ -34,7 +38,11 @@ from dagster._core.storage.tags import (
 )
 
 from sparkify_assets import freshness, settings
-from sparkify_assets.alerts import messages, webhook
+from sparkify_assets.alerts import messages, outbox
+from sparkify_assets.automation import converge
+
+FIRST_LOOKBACK_S = 3600.0  # a sensor without a cursor alerts on runs failed within the last hour
+OVERLAP_S = 300.0  # runs updated this long before the newest one seen are looked at again (ids stop repeats)
 
 
 def run_partition(run: DagsterRun) -> str | None:
@@ -45,19 +53,22 @@ def run_partition(run: DagsterRun) -> str | None:
     return f"{start}...{end}" if start and end and start != end else start
 
 
-def failed_blocking_checks(context: RunFailureSensorContext) -> list[AssetCheckEvaluation]:
-    records = context.instance.get_records_for_run(
-        run_id=context.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
+def failed_blocking_checks(instance: DagsterInstance, run: DagsterRun) -> list[AssetCheckEvaluation]:
+    records = instance.get_records_for_run(run_id=run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION,
+                                           limit=1000).records
     evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records
                    if r.event_log_entry.dagster_event is not None]
     return [e for e in evaluations if isinstance(e, AssetCheckEvaluation) and not e.passed and e.blocking
             and e.severity == AssetCheckSeverity.ERROR]
 
 
-def step_error(context: RunFailureSensorContext) -> tuple[str | None, str]:
+def step_error(instance: DagsterInstance, run: DagsterRun) -> tuple[str | None, str]:
     """(step, first line of its error) of the first failed step: the cause, not Dagster's wrapper around it."""
-    for event in context.get_step_failure_events():
+    for record in instance.get_records_for_run(run_id=run.run_id, of_type=DagsterEventType.STEP_FAILURE,
+                                               limit=100).records:
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
             return event.step_key, messages.first_line(data.user_failure_data.description)
@@ -69,7 +80,9 @@ def step_error(context: RunFailureSensorContext) -> tuple[str | None, str]:
             head, sep, rest = error.message.partition(": ")
             short = f"{error.cls_name}: {rest}" if sep and head.split(".")[-1] == error.cls_name else error.message
             return event.step_key, messages.first_line(short)
-    return None, messages.first_line(context.failure_event.message)
+    failures = instance.get_records_for_run(run_id=run.run_id, of_type=DagsterEventType.RUN_FAILURE).records
+    event = failures[-1].event_log_entry.dagster_event if failures else None
+    return None, messages.first_line(event.message if event is not None else "the run failed")
 
 
 def check_error(evaluation: AssetCheckEvaluation) -> str:
@@ -78,34 +91,66 @@ def check_error(evaluation: AssetCheckEvaluation) -> str:
     return messages.first_line(evaluation.description or ", ".join(counts) or "failed")
 
 
-def build_run_failure_alert(context: RunFailureSensorContext, ui_url: str) -> messages.Alert:
-    run = context.dagster_run
+def build_run_failure_alert(instance: DagsterInstance, run: DagsterRun, ui_url: str) -> messages.Alert:
     common = {"ui_url": ui_url, "run_id": run.run_id, "job": run.job_name, "partition": run_partition(run)}
-    if checks := failed_blocking_checks(context):
+    if checks := failed_blocking_checks(instance, run):
         first, *rest = checks
         return messages.check_failed(**common, asset=first.asset_key.to_user_string(), check=first.check_name,
                                      error=check_error(first),
                                      others=tuple(f"{c.asset_key.to_user_string()}.{c.check_name}" for c in rest))
-    step, error = step_error(context)
+    step, error = step_error(instance, run)
     return messages.run_failed(**common, asset=step, error=error)
 
 
+def alert_for(instance: DagsterInstance, run: DagsterRun, ui_url: str) -> messages.Alert | str:
+    """The message a failed run calls for, or why it calls for none."""
+    if run.tags.get(WILL_RETRY_TAG) == "true":
+        return f"run {run.run_id} will be retried; its retry alerts if it fails"
+    attempt = run.tags.get(converge.ATTEMPT_TAG, "")
+    n, _, of = attempt.partition("/")
+    if run.tags.get(converge.KIND_TAG) and not (n and n == of):
+        return f"run {run.run_id} completing days failed; the source sensor tries again (attempt {attempt or 0})"
+    alert = build_run_failure_alert(instance, run, ui_url)
+    if not attempt:
+        return alert
+    return messages.incomplete(ui_url=ui_url, run_id=run.run_id, job=run.job_name,
+                               day=run_partition(run) or "the song catalogue", asset=alert.asset,
+                               error=f"{alert.check + ' ' if alert.check else ''}{alert.error}", attempts=int(of))
+
+
 def build_run_failure_sensor(url: str) -> SensorDefinition:
-    @run_failure_sensor(
+    @sensor(
         name="alert_on_run_failure",
         description="Posts one message to SPARKIFY_ALERT_WEBHOOK_URL per failed run (any job, backfill or CLI "
-        "run, after its retries), naming the day, the table, the blocking check if one failed, and the error.",
-        monitor_all_code_locations=True,  # runs of `dagster asset materialize` have no code location origin
+        "run, after its retries), naming the day, the table, the blocking check if one failed, and the error; and "
+        "one per day the service gave up completing. Undelivered messages are retried on later ticks.",
         default_status=DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=settings.alert_interval_seconds(),
     )
-    def alert_on_run_failure(context: RunFailureSensorContext) -> SkipReason | None:
-        if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
-            return SkipReason(f"run {context.dagster_run.run_id} will be retried; its retry alerts if it fails")
-        alert = build_run_failure_alert(context, settings.ui_url())
-        if webhook.post(url, alert.body(), context.log):
-            context.log.info(f"alert posted: {alert.kind} for run {alert.run_id}")
-        return None
+    def alert_on_run_failure(context: SensorEvaluationContext) -> SkipReason | None:
+        now = time.time()
+        state = json.loads(context.cursor) if context.cursor else {"since": now - FIRST_LOOKBACK_S}
+        box = outbox.Outbox.parse(state.get("outbox"))
+        since = float(state["since"])
+        # Every failed run, whoever started it (the sensor, a backfill, a shell's `dagster asset materialize`).
+        records = context.instance.get_run_records(
+            RunsFilter(statuses=[DagsterRunStatus.FAILURE],
+                       updated_after=datetime.fromtimestamp(since - OVERLAP_S, timezone.utc)),
+            limit=200, order_by="update_timestamp", ascending=True)
+        for record in records:
+            run = record.dagster_run
+            since = max(since, record.update_timestamp.timestamp())
+            if box.knows(f"run:{run.run_id}"):
+                continue
+            alert = alert_for(context.instance, run, settings.ui_url())
+            if isinstance(alert, str):
+                context.log.info(alert)
+                box.settle(f"run:{run.run_id}", now)
+            elif box.add(f"run:{run.run_id}", alert.body(), now):
+                context.log.info(f"alert queued: {alert.kind} for run {run.run_id}")
+        box.deliver(url, context.log, now)
+        context.update_cursor(outbox.dumps({"since": since, "outbox": box.to_json()}))
+        return None if box.pending else SkipReason("no undelivered alert")
 
     return alert_on_run_failure
 
@@ -122,20 +167,19 @@ def build_overdue_sensor(url: str) -> SensorDefinition:
         minimum_interval_seconds=settings.alert_interval_seconds(),
     )
     def alert_on_overdue_tables(context: SensorEvaluationContext) -> SkipReason | None:
+        now = time.time()
         day = freshness.overdue_day(datetime.now(timezone.utc)).isoformat()
-        alerted: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        box = outbox.Outbox.parse(json.loads(context.cursor) if context.cursor else None)
         states = context.instance.get_freshness_state_records(keys)
         overdue = [k.to_user_string() for k in keys
                    if (r := states.get(k)) is not None and r.freshness_state == FreshnessState.FAIL]
         for asset in overdue:
-            if alerted.get(asset) == day:
-                continue
             alert = messages.overdue(ui_url=settings.ui_url(), asset=asset, day=day, hours=hours)
-            if webhook.post(url, alert.body(), context.log):
-                alerted[asset] = day  # undelivered: tried again next tick
-                context.log.info(f"alert posted: {asset} overdue for {day}")
-        context.update_cursor(json.dumps(alerted, sort_keys=True))
-        return None if overdue else SkipReason("no daily table is overdue")
+            if box.add(f"overdue:{asset}:{day}", alert.body(), now):
+                context.log.info(f"alert queued: {asset} overdue for {day}")
+        box.deliver(url, context.log, now)
+        context.update_cursor(outbox.dumps(box.to_json()))
+        return None if overdue or box.pending else SkipReason("no daily table is overdue")
 
     return alert_on_overdue_tables
 

@@ -46,3 +46,25 @@ def post(url: str, body: Mapping[str, Any], log: logging.Logger | Any, *, attemp
         time.sleep(delay)  # backoff between delivery attempts, not synchronization
         delay *= 2
     return False
+
+
+DELIVERED, RETRY, REJECTED = "delivered", "retry", "rejected"
+
+
+def post_once(url: str, body: Mapping[str, Any], timeout_s: float) -> tuple[str, str]:
+    """One POST with a short timeout, for the outbox (which retries on later ticks): (outcome, what happened).
+
+    Never raises; what happened names only the HTTP status or the error's type, never the URL."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            response.read()
+        return DELIVERED, f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return (RETRY if _retryable(exc.code) else REJECTED), f"HTTP {exc.code}"
+    except ValueError as exc:  # a malformed URL: no later tick does better
+        return REJECTED, type(exc).__name__
+    except OSError as exc:  # refused, unreachable, timed out
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        return RETRY, type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__

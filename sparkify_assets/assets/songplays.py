@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from sparkify_assets import reporting
+from sparkify_assets import loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import transforms
@@ -44,6 +44,8 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
                 for sql in reload:
                     s.execute(sql, win.params)
         seconds = time.perf_counter() - started
+        if not rematch_only:  # a re-match leaves the days' plays as they were: their record stands
+            loaded_versions.record_built(warehouse, SONGPLAYS, win.partition_keys)
         days = [_EPOCH + timedelta(days=int(n)) for n, _ in per_day]
         plays = sum(int(c) for _, c in per_day)
         return MaterializeResult(metadata={

@@ -19,6 +19,13 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from sparkify_assets import loaded_versions
 from sparkify_assets.assets.songplays import REMATCH_ONLY, REMATCH_ONLY_TAG
+from sparkify_assets.automation.converge import (
+    busy,
+    catalogue_request,
+    incomplete_catalogue,
+    incomplete_days,
+    plan_convergence,
+)
 from sparkify_assets.automation.cursor import Loaded, SourceCursor, plan_logs, songs_digest
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.partitions import daily_partitions
@@ -103,6 +110,8 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
                              "readable (a run is writing it) to check whether they are loaded already")
         if plan.deferred:
             context.log.info(f"{plan.deferred} new file(s) left for the next ticks ({max_runs_per_tick} runs a tick)")
+        if not requests and not plan.unconfirmed and not plan.deferred:
+            requests = _converge(context, warehouse, state)
         if not requests:
             return SensorResult(skip_reason=SkipReason(f"no new or changed files under {source.uri(LOG_PREFIX)} "
                                                        f"or {source.uri(SONG_PREFIX)}"),
@@ -119,6 +128,28 @@ def _instance(context: SensorEvaluationContext) -> DagsterInstance | None:
         return context.instance
     except DagsterInvariantViolationError:  # evaluated without an instance (a bare unit test)
         return None
+
+
+def _converge(context: SensorEvaluationContext, warehouse: Warehouse, state) -> list[RunRequest]:  # noqa: ANN001
+    """Runs that complete the days the warehouse holds only partly (automation/converge.py); none while busy."""
+    instance = _instance(context)
+    if instance is None:
+        return []
+    behind = incomplete_days(warehouse) or {}
+    songs = incomplete_catalogue(warehouse)
+    if songs and not busy(instance):
+        if (request := catalogue_request(instance, songs)) is not None:
+            return [request]  # first: songplays is matched against the catalogue
+        context.log.info("songs/artists stay behind the song files after their attempts: left for a person")
+    if not behind:
+        return []
+    plan = plan_convergence(instance, behind, lambda d: state(d) == "ok")
+    if plan.busy:
+        context.log.info(f"{len(behind)} day(s) incomplete; waiting for the runs in progress before completing them")
+    for day in plan.given_up:
+        context.log.info(f"{day} stays incomplete ({behind[day][1]} behind its log file) after "
+                            "its attempts: alerted, left for a person (docs/operating.md)")
+    return plan.requests
 
 
 def _logs_loaded(context: SensorEvaluationContext, warehouse: Warehouse, new: list[SourceObject]) -> Loaded:

@@ -1,5 +1,6 @@
 """A webhook on loopback for the alert tests: the stdlib HTTP server in a thread, keeping every JSON body it is
-sent. It can refuse the first requests (503, or any status) to exercise the sender's retries. Always shut down."""
+sent. It can refuse the first requests (503, or any status), refuse while a test says so (`refusing`), or answer
+slowly (`delay_s`), to exercise the sender's retries and timeouts. Always shut down."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ class Receiver:
     url: str
     fail_first: int = 0
     refuse_status: int = 503
+    refusing: bool = False  # refuse every request while set (a webhook that is down)
+    delay_s: float = 0.0  # wait this long before answering (a webhook that hangs)
     requests: int = 0
+    refused: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,9 +45,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if receiver.delay_s:
+                time.sleep(receiver.delay_s)  # the behaviour under test: a webhook slow to answer
             with receiver.lock:
                 receiver.requests += 1
-                refuse = receiver.requests <= receiver.fail_first
+                refuse = receiver.requests <= receiver.fail_first or receiver.refusing
+                receiver.refused += refuse
                 if not refuse:
                     receiver.messages.append(json.loads(body))
                     receiver.paths.append(self.path)
