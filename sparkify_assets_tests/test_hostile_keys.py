@@ -92,6 +92,7 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
         "song_data/A/A/A/" + "b" * 700 + ".json": "longer than",
         f"log_data/2018/11/{UP}2018-11-05-events.json": "'..' segment",
         f"log_data/2018/11/{UP}escaped3-{tag}.json": "'..' segment",
+        f"log_data//..//..//escaped4-{tag}.json": "empty segment",  # outside every month folder
     }
     s3 = client(endpoint)
     for key in hostile:
@@ -120,6 +121,7 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
             assert table == ("staging_songs" if key.startswith("song_data/") else "staging_events")
         assert found[stored(f"log_data/2018/11/{UP}2018-11-05-events.json")][1] == "2018-11-05"
         assert found[stored(f"log_data/2018/11/{UP}escaped3-{tag}.json")][1] is None
+        assert found[stored(f"log_data//..//..//escaped4-{tag}.json")][1] is None
         with duckdb.connect(str(db), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM staging_songs WHERE song_id = 'EVIL'").fetchone() == (0,)
 

@@ -89,17 +89,18 @@ class RawSource(ConfigurableResource, ABC):
         return list(self._rejected.get(prefix, []))
 
     def rejected_log_keys(self, days: Sequence[date]) -> list[tuple[RejectedKey, str | None]]:
-        """Refused keys found by `log_objects(days)`, each with the day (partition key) it claims to hold, or None
-        when it claims none; keys claiming a day outside `days` are left to that day's load."""
+        """Refused keys under `log_data/`, each with the day (partition key) it claims to hold, or None when it
+        claims none; keys claiming a day outside `days` are left to that day's load. Lists the whole prefix (a
+        day's file each: a few requests for years of logs), since a refused key may sit outside every month
+        folder (`log_data//../x.json`)."""
         wanted = {d.isoformat() for d in days}
-        months = sorted({f"{LOG_PREFIX}{d:%Y}/{d:%m}/" for d in days})
+        self.list_objects(LOG_PREFIX)
         out = []
-        for month in months:
-            for rejected in self.rejected_keys(month):
-                claimed = day_of_log_key(rejected.key)
-                day = claimed.isoformat() if claimed else None
-                if day is None or day in wanted:
-                    out.append((rejected, day))
+        for rejected in self.rejected_keys(LOG_PREFIX):
+            claimed = day_of_log_key(rejected.key)
+            day = claimed.isoformat() if claimed else None
+            if day is None or day in wanted:
+                out.append((rejected, day))
         return out
 
     def rejected_song_keys(self) -> list[RejectedKey]:
