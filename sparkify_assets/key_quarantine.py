@@ -3,7 +3,8 @@ either. The staging load that listed it records it in `rejected_records` (the ke
 was read) and counts it as one record read and rejected, so the load's reconciliation check still balances.
 
 Written after the load's own transaction (which replaces its scope of the quarantine, and so removes earlier
-runs' entries for its days) and idempotent by key: a rerun leaves exactly one row per refused key.
+runs' entries for its days), replacing the refused keys that claim no day, and idempotent by key: a rerun leaves
+exactly one row per refused key, and a key removed from the source leaves the quarantine with the next load.
 """
 
 from __future__ import annotations
@@ -16,12 +17,23 @@ from sparkify_assets.sql.dialect import Dialect, column_list, q
 from sparkify_assets.tables import REJECTED_RECORDS, Table
 
 REFUSED_LINE = 0  # no line of a refused key is ever read
+REASON_PREFIX = "key refused, not read: "
 _COLUMNS = ("target_table", "partition_key", "source_key", "line_number", "reason", "raw_text", "run_id")
 
 
+def _ours(d: Dialect) -> str:
+    """Rows this module wrote, and no other (a load's own rejects never carry this reason)."""
+    return (f"{q('target_table')} = {d.param('target_table')} AND {q('line_number')} = {d.param('line_number')} "
+            f"AND {q('reason')} LIKE {d.param('refused_like')}")
+
+
 def delete_sql(d: Dialect) -> str:
-    return (f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {q('target_table')} = {d.param('target_table')} "
-            f"AND {q('source_key')} = {d.param('source_key')} AND {q('line_number')} = {d.param('line_number')}")
+    return f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {_ours(d)} AND {q('source_key')} = {d.param('source_key')}"
+
+
+def delete_undated_sql(d: Dialect) -> str:
+    """Every refused key of the table that claims no day: each load lists them all, so it replaces them all."""
+    return f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {_ours(d)} AND {q('partition_key')} IS NULL"
 
 
 def insert_sql(d: Dialect) -> str:
@@ -30,20 +42,22 @@ def insert_sql(d: Dialect) -> str:
 
 
 def reason(rejected: RejectedKey) -> str:
-    return f"key refused, not read: {rejected.reason}"
+    return REASON_PREFIX + rejected.reason
 
 
 def record(warehouse: Warehouse, table: Table, rejected: Sequence[tuple[RejectedKey, str | None]],
            run_id: str) -> None:
-    """Each refused key, with the partition it claims (None: none), into quarantine in one transaction."""
-    if not rejected:
-        return
+    """Each refused key, with the partition it claims (None: none), into quarantine in one transaction. The
+    undated ones replace the table's undated ones (a key gone from the source leaves the quarantine); a dated one
+    replaces its own row (the load of its day has already cleared that day's quarantine)."""
     d = warehouse.dialect
     with warehouse.transaction() as s:
         warehouse.ensure_tables(s, (REJECTED_RECORDS,))
+        ours = {"target_table": table.name, "line_number": REFUSED_LINE, "refused_like": REASON_PREFIX + "%"}
+        s.execute(delete_undated_sql(d), ours)
         for key, day in rejected:
-            params = {"target_table": table.name, "partition_key": day, "source_key": stored(key.key),
-                      "line_number": REFUSED_LINE, "reason": reason(key), "raw_text": None, "run_id": run_id}
+            params = {**ours, "partition_key": day, "source_key": stored(key.key), "reason": reason(key),
+                      "raw_text": None, "run_id": run_id}
             s.execute(delete_sql(d), params)
             s.execute(insert_sql(d), params)
 

@@ -80,8 +80,8 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The real sample's day and songs plus hostile keys of several shapes: the loads succeed, every hostile key
     is in rejected_records with its reason, the reconciliation checks pass, and the only files written are the
-    warehouse's (the downloads' folder is gone, nothing landed where a key pointed); a rerun adds no row; the
-    sensor requests only the real day, once."""
+    warehouse's (the downloads' folder is gone, nothing landed where a key pointed); a rerun adds no row and drops a
+    key removed meanwhile; the sensor requests only the real day, once."""
     bucket = f"sparkify-{uuid.uuid4().hex[:12]}"
     upload_tree(endpoint, bucket, real_sample, (log_key(DAY), "song_data/A/A/**/*.json"))
     tag = uuid.uuid4().hex[:8]
@@ -125,9 +125,12 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
         with duckdb.connect(str(db), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM staging_songs WHERE song_id = 'EVIL'").fetchone() == (0,)
 
-        again = load_staging(defs, instance)  # idempotent: one row per refused key, still balanced
+        # Idempotent: one row per refused key, still balanced; a refused key removed from the bucket leaves.
+        gone = f"log_data//..//..//escaped4-{tag}.json"
+        s3.delete_object(Bucket=bucket, Key=gone)
+        again = load_staging(defs, instance)
         assert again.success and failed_checks(again) == set()
-        assert set(rejects(db)) == set(found)
+        assert set(rejects(db)) == set(found) - {stored(gone)}
 
     assert files_under(runs) == set()  # every download folder removed, nothing written beside them
     assert not [p for p in tmp_path.parent.rglob(f"*{tag}*")], "a hostile key was written as a path"
