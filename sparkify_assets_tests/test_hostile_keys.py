@@ -134,8 +134,8 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
 
     assert files_under(runs) == set()  # every download folder removed, nothing written beside them
     assert not [p for p in tmp_path.parent.rglob(f"*{tag}*")], "a hostile key was written as a path"
-    assert files_under(tmp_path) == {"s3.duckdb"} | ({"s3.duckdb.wal"} if (tmp_path / "s3.duckdb.wal").exists()
-                                                    else set())
+    written = files_under(tmp_path)
+    assert written and all(name.startswith("s3.duckdb") for name in written), written  # the warehouse's files only
 
 
 def test_a_day_with_only_a_refused_key_fails_naming_it(endpoint: str) -> None:
