@@ -39,12 +39,15 @@ test: install
 
 # On the local sample (SPARKIFY_DATA_URL unset) the daily partitions end at the sample's last day, so the UI's
 # "Materialize all" offers the sample's days rather than every day up to today; SPARKIFY_END_DATE overrides.
-SAMPLE_LAST_DAY = $(shell ls $(SAMPLE)/log_data/*/*/ 2>/dev/null | sed -n 's/-events\.json$$//p' | sort | tail -n 1)
+# File names are data, never shell text: only a name that is exactly a date's log file yields a value, and that
+# value (digits and '-') is single-quoted where a recipe uses it.
+SAMPLE_LAST_DAY = $(shell ls $(SAMPLE)/log_data/*/*/ 2>/dev/null \
+	| sed -n 's/^\([0-9]\{4\}-[0-9]\{2\}-[0-9]\{2\}\)-events\.json$$/\1/p' | sort | tail -n 1)
 
 # Dagster 1.13 marks `dagster dev` superseded by `dg dev` (a separate CLI package this project does not need);
 # that one notice is silenced, every other warning still shows.
 dev: install sample $(INSTANCE)
-	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE=$(SAMPLE_LAST_DAY); fi; \
+	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE='$(SAMPLE_LAST_DAY)'; fi; \
 	PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
@@ -53,7 +56,7 @@ dev: install sample $(INSTANCE)
 # Its own DAGSTER_HOME: run history lives in PostgreSQL, not in make dev's SQLite files.
 SERVICE := $(CURDIR)/data/service
 serve: install sample
-	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE=$(SAMPLE_LAST_DAY); fi; \
+	if [ -z "$$SPARKIFY_DATA_URL" ] && [ -z "$$SPARKIFY_END_DATE" ]; then export SPARKIFY_END_DATE='$(SAMPLE_LAST_DAY)'; fi; \
 	export DAGSTER_HOME=$(SERVICE)/dagster_home SPARKIFY_SERVICE_DATA=$(SERVICE)/postgres; \
 	exec $(BIN)/python -m sparkify_service
 

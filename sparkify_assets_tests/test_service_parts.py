@@ -19,11 +19,11 @@ from dagster_postgres import PostgresRunStorage
 from sparkify_assets_tests.support.postgres import PgServer
 from sparkify_assets_tests.support.service import poll
 from sparkify_assets_tests.support.system_dir import own_system_dir
-from sparkify_service import local_postgres
+from sparkify_service import local_postgres, pg_url
 from sparkify_service.accounts import reachable_by_others
 from sparkify_service.launcher import LocalProcessRunLauncher
 from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
-from sparkify_service.serve import describe, instance_config
+from sparkify_service.serve import instance_config
 from sparkify_service.storage import with_installed_driver
 from sparkify_service.supervisor import MARKER_ENV, ChildDied, Supervisor
 
@@ -65,7 +65,8 @@ def test_postgres_urls_get_the_installed_driver_and_are_described_without_passwo
     assert with_installed_driver("postgresql://u:p@h:5/d") == "postgresql+psycopg2://u:p@h:5/d"
     assert with_installed_driver("postgres://u:p@h/d") == "postgresql+psycopg2://u:p@h/d"
     assert with_installed_driver("postgresql+psycopg2://u:p@h/d") == "postgresql+psycopg2://u:p@h/d"
-    assert describe("postgresql://dagster:hunter2@db.internal:6543/runs") == "db.internal:6543/runs (user dagster)"
+    described = pg_url.parse("postgresql://dagster:hunter2@db.internal:6543/runs").describe()
+    assert described == "db.internal:6543/runs (user dagster)"
 
 
 def test_supervisor_stops_everything_when_a_child_dies_and_names_it() -> None:

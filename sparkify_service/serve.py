@@ -15,10 +15,10 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from sparkify_service import pg_url
 from sparkify_service.local_postgres import running_local_postgres
 from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line
 
@@ -40,9 +40,9 @@ def main() -> int:
     supervisor.install_signal_handlers()
     try:
         with ExitStack() as stack:
-            url = os.environ.get("DAGSTER_POSTGRES_URL")
+            url = os.environ.get(pg_url.VARIABLE)
             if url:
-                log_line(f"instance storage: PostgreSQL at {describe(url)}")
+                url = postgres_url(url)
             else:
                 data = Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
                 url = stack.enter_context(running_local_postgres(data, log_line))
@@ -106,10 +106,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def describe(url: str) -> str:
-    """host:port/db (user) of a PostgreSQL URL: what a log line may say, never the password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 5432}{parts.path} (user {parts.username})"
+def postgres_url(value: str) -> str:
+    """The operator's URL, percent-encoded for Dagster; one that does not parse stops the service by name,
+    without a traceback and without its text (it holds the password)."""
+    try:
+        parsed = pg_url.parse(value)
+    except pg_url.InvalidURL as exc:
+        raise SystemExit(f"sparkify serve: {exc}") from None
+    log_line(f"instance storage: PostgreSQL at {parsed.describe()}")
+    return parsed.url
 
 
 def _required(name: str) -> str:

@@ -6,32 +6,24 @@ secrets before it can reach a message.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import asdict, dataclass
 from urllib.parse import quote
+
+from sparkify_assets.alerts.secrets import redact
 
 RUN_FAILED = "run_failed"
 CHECK_FAILED = "check_failed"
 OVERDUE = "overdue"
 
-_SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|WEBHOOK|CREDENTIAL|ACCESS_KEY|PRIVATE", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@", re.IGNORECASE)
 _MAX_ERROR = 500
 
 
-def redact(text: str) -> str:
-    """Remove what may be a secret: credentials in URLs, and the value of any secret-named environment variable."""
-    text = _URL_CREDENTIALS.sub(r"\1***@", text)
-    for name, value in os.environ.items():
-        if len(value) >= 6 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    return text
-
-
 def first_line(text: str | None) -> str:
-    line = next((x.strip() for x in (text or "").splitlines() if x.strip()), "")
-    return redact(line[:_MAX_ERROR])
+    """The first non-empty line, shortened: redacted as a whole first, so no cut can split a secret (or a URL's
+    credentials) into a part the redaction no longer recognises."""
+    clean = redact(text or "")
+    line = next((x.strip() for x in clean.splitlines() if x.strip()), "")
+    return line if len(line) <= _MAX_ERROR else line[:_MAX_ERROR - 3] + "..."
 
 
 @dataclass(frozen=True)

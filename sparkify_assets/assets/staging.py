@@ -9,7 +9,7 @@ import time
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from sparkify_assets import loaded_versions, reporting
+from sparkify_assets import key_quarantine, loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
 from sparkify_assets.assets.raw import log_data, song_data
 from sparkify_assets.resources.source import RawSource
@@ -29,6 +29,9 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         objects = source.log_objects(win.days)
         started = time.perf_counter()
         stats = warehouse.stage_events(source, objects, win, context.run.run_id)
+        refused = source.rejected_log_keys(win.days)
+        key_quarantine.record(warehouse, STAGING_EVENTS, refused, context.run.run_id)
+        key_quarantine.count(stats, refused, whole_table=False)
         seconds = time.perf_counter() - started
         loaded_versions.record(warehouse, STAGING_EVENTS, {o.key: o.version for o in objects}, win.partition_keys)
         return MaterializeResult(metadata={
@@ -46,6 +49,9 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         objects = source.song_objects()
         started = time.perf_counter()
         stats = warehouse.stage_songs(source, objects, context.run.run_id)
+        refused = [(key, None) for key in source.rejected_song_keys()]
+        key_quarantine.record(warehouse, STAGING_SONGS, refused, context.run.run_id)
+        key_quarantine.count(stats, refused, whole_table=True)
         seconds = time.perf_counter() - started
         digest = loaded_versions.songs_digest(objects)
         loaded_versions.record_songs_digest(warehouse, digest)

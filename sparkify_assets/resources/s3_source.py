@@ -13,6 +13,7 @@ from typing import Any
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
+from sparkify_assets.resources.keys import RejectedKey, check_key, shown
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject
 
 
@@ -39,20 +40,27 @@ class S3Source(RawSource):
         full = self._full(prefix)
         strip = len(self._full(""))
         out = []
+        unsafe = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
             for obj in page.get("Contents", []):
+                if not obj["Key"].startswith(full):  # never, from a real S3; a confused endpoint could
+                    unsafe.append(RejectedKey(obj["Key"], f"listed for prefix {shown(full)} but outside it"))
+                    continue
                 out.append(SourceObject(key=obj["Key"][strip:], size=obj["Size"], version=obj["ETag"].strip('"'),
                                         modified=obj["LastModified"].timestamp()))
-        return sorted(out, key=lambda o: o.key)
+        return self._screen(prefix, out, unsafe)
 
     @contextmanager
     def local_files(self, objects: Sequence[SourceObject]) -> Iterator[dict[str, Path]]:
+        """Downloads into a private temporary folder under names derived here (`00000001.json`), never from the
+        key: a key is data, checked again before it is asked for, and no key can place a file anywhere."""
         client = self._s3()
+        for o in objects:
+            check_key(o.key, f" in {self.uri()}")
         with tempfile.TemporaryDirectory(prefix="sparkify-s3-") as tmp:
-            paths = {o.key: Path(tmp, o.key) for o in objects}
+            paths = {o.key: Path(tmp, f"{n:08d}.json") for n, o in enumerate(objects)}
 
             def fetch(key: str) -> None:
-                paths[key].parent.mkdir(parents=True, exist_ok=True)
                 try:
                     client.download_file(self.bucket, self._full(key), str(paths[key]))
                 except client.exceptions.NoSuchKey as exc:
