@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import redshift_connector
@@ -28,9 +28,17 @@ from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import column_list, q
 from sparkify_assets.tables import Column
 
+STL_DDL = (  # provisioned clusters only; the columns the load path reads
+    "CREATE TABLE IF NOT EXISTS stl_load_errors (query INTEGER, session INTEGER, starttime TIMESTAMP, "
+    "filename CHAR(256), line_number BIGINT, colname CHAR(127), err_code INTEGER, err_reason CHAR(100), "
+    "raw_line CHAR(1024))"
+)
+SYS_DDL = (  # provisioned and Serverless; its query_id is not STL's query (nor pg_last_copy_id()): its own sequence
+    "CREATE TABLE IF NOT EXISTS sys_load_error_detail (query_id BIGINT, session_id INTEGER, start_time TIMESTAMP, "
+    "file_name CHAR(256), line_number BIGINT, column_name CHAR(127), error_code INTEGER, error_message CHAR(512))",
+    "CREATE SEQUENCE IF NOT EXISTS sys_query_ids START 900001",
+)
 EMULATION_DDL = (
-    "CREATE TABLE IF NOT EXISTS stl_load_errors (query INTEGER, filename CHAR(256), line_number BIGINT, "
-    "colname CHAR(127), err_code INTEGER, err_reason CHAR(100), raw_line CHAR(1024))",
     "CREATE SEQUENCE IF NOT EXISTS copy_ids",
     "CREATE TABLE IF NOT EXISTS copy_log (id INTEGER, statement VARCHAR(65535), inputs VARCHAR(1000000))",
     "CREATE TABLE IF NOT EXISTS copy_state (pid INTEGER PRIMARY KEY, last_copy_id INTEGER)",
@@ -47,10 +55,19 @@ class CopyRejected(Exception):
         self.column, self.code, self.reason = column, code, reason
 
 
-def install(cursor: redshift_connector.Cursor) -> None:
-    """The Redshift system objects the load path reads, in the current schema."""
-    for ddl in EMULATION_DDL:
+Flavour = Literal["provisioned", "serverless"]
+
+
+def install(cursor: redshift_connector.Cursor, flavour: Flavour = "provisioned") -> None:
+    """The Redshift system objects the load path reads, in the current schema: Serverless has no STL views."""
+    for ddl in (*EMULATION_DDL, *SYS_DDL, *((STL_DDL,) if flavour == "provisioned" else ())):
         cursor.execute(ddl)
+
+
+def copy_fails(rejected: int, maxerror: int) -> bool:
+    """"If the load returns the error_count number of errors or greater, the load fails" (MAXERROR; 0 and 1 both
+    fail at the first error)."""
+    return rejected > 0 and rejected >= maxerror
 
 
 def _typed(col: Column, value: Any) -> Any:
@@ -146,7 +163,8 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
 
     def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
         statement = rs.copy_sql(copy)  # exactly what Redshift would be sent; logged for the tests
-        ((copy_id,),) = s.fetchall("SELECT CAST(nextval('copy_ids') AS INTEGER)")
+        ((copy_id, pid, started),) = s.fetchall("SELECT CAST(nextval('copy_ids') AS INTEGER), pg_backend_pid(), "
+                                                "CAST(clock_timestamp() AS TIMESTAMP)")
         inputs = self._inputs(copy)
         s.execute("INSERT INTO copy_log (id, statement, inputs) VALUES (%(id)s, %(statement)s, %(inputs)s)",
                   {"id": copy_id, "statement": statement, "inputs": json.dumps(inputs)})
@@ -163,9 +181,13 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
                     lookup = value if copy.json != rs.JSON_AUTO else {k.lower(): v for k, v in value.items()}
                     rows.append(tuple(_typed(c, lookup.get(f)) for c, f in zip(cols, fields, strict=True)))
                 except CopyRejected as exc:
-                    errors.append((copy_id, uri, line, exc.column, exc.code, exc.reason[:100], raw[:1024]))
-        self._log_outside_transaction(s, copy_id, errors)
-        if len(errors) > copy.max_errors:
+                    errors.append((uri, line, exc.column, exc.code, exc.reason, raw))
+        self._log_outside_transaction(copy_id, pid, started, errors)
+        # pg_last_copy_id(): "If the COPY transaction is rolled back, the COPY ID is not updated" (so it is written
+        # in the COPY's own transaction here).
+        s.execute("INSERT INTO copy_state VALUES (%(pid)s, %(id)s) ON CONFLICT (pid) DO UPDATE "
+                  "SET last_copy_id = EXCLUDED.last_copy_id", {"pid": pid, "id": copy_id})
+        if copy_fails(len(errors), copy.max_errors):
             raise redshift_connector.ProgrammingError(
                 f"Load into table '{copy.table.name}' failed. Check 'stl_load_errors' system table for details.")
         if rows:
@@ -180,18 +202,25 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
             s.cursor.execute(f"INSERT INTO {q(copy.table.name)} ({column_list(copy.table.column_names)}) "
                              f"VALUES {values}", [v for row in chunk for v in row])
 
-    def _log_outside_transaction(self, s: RedshiftSession, copy_id: int, errors: list[tuple[Any, ...]]) -> None:
-        """Redshift writes stl_load_errors and the last COPY id whatever happens to the load's transaction (so a
-        COPY that fails can be explained after the rollback): written here on a second, autocommit connection."""
-        ((pid,),) = s.fetchall("SELECT pg_backend_pid()")
+    def _log_outside_transaction(self, copy_id: int, pid: int, started: Any, errors: list[tuple[Any, ...]]) -> None:
+        """Redshift writes its load-error views whatever happens to the load's transaction (so a COPY that fails can
+        be explained after the rollback): written here on a second, autocommit connection, into each view this
+        flavour has, with the session and start time both views carry."""
         con = redshift_connector.connect(**self._connect_kwargs())
         try:
             con.autocommit = True
             cursor = con.cursor()
             cursor.execute(f"SET search_path TO {q(self.schema_name)}")
+            cursor.execute("SELECT to_regclass('stl_load_errors') IS NOT NULL")
+            ((has_stl,),) = cursor.fetchall()
+            if errors and has_stl:
+                cursor.executemany("INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                                   [(copy_id, pid, started, u, n, c, code, r[:100], raw[:1024])
+                                    for u, n, c, code, r, raw in errors])
             if errors:
-                cursor.executemany("INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s)", errors)
-            cursor.execute("INSERT INTO copy_state VALUES (%s, %s) ON CONFLICT (pid) DO UPDATE "
-                           "SET last_copy_id = EXCLUDED.last_copy_id", (pid, copy_id))
+                cursor.execute("SELECT nextval('sys_query_ids')")
+                ((query_id,),) = cursor.fetchall()
+                cursor.executemany("INSERT INTO sys_load_error_detail VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                                   [(query_id, pid, started, u, n, c, code, r[:512]) for u, n, c, code, r, _ in errors])
         finally:
             con.close()
