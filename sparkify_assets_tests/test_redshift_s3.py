@@ -87,7 +87,8 @@ def test_one_copy_per_table_over_the_real_keys(runs: Runs, pg_server: PgServer) 
     assert f"FROM '{manifest}'\n" in events_sql
     assert "\nMANIFEST\n" in events_sql and f"FORMAT AS JSON '{root}log_json_path.json'" in events_sql
     # Songs too read a manifest of exactly the listed files (a prefix COPY would read any other object there).
-    assert f"FROM '{root}_manifests/staging_songs/song_data.manifest'" in songs_sql and "FORMAT AS JSON 'auto'" in songs_sql
+    assert f"FROM '{root}_manifests/staging_songs/song_data.manifest'" in songs_sql
+    assert "FORMAT AS JSON 'auto'" in songs_sql
     assert len(json.loads(songs_inputs)) == 71
     body = s3_support.client(runs.endpoint).get_object(Bucket=BUCKET, Key=manifest.removeprefix(f"s3://{BUCKET}/"))
     entries = json.loads(body["Body"].read())["entries"]  # kept as the record of what the load read
