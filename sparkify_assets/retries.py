@@ -69,7 +69,7 @@ def is_serialization_failure(exc: BaseException) -> bool:
     if redshift_connector is None or not isinstance(exc, redshift_connector.ProgrammingError):
         return False
     fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    text = str(fields.get("M", "")) if fields else str(exc)
+    text = f"{fields.get('M', '')} {fields.get('D', '')}" if fields else str(exc)
     return (fields.get("C") in SERIALIZATION_SQLSTATES or text.lstrip().startswith("1023")
             or "serializable isolation violation" in text.lower())
 

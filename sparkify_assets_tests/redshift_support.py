@@ -57,11 +57,11 @@ def schema_owned_by_secret_user(pg: PgServer, flavour: copy_emulator.Flavour = "
 
 
 def warehouse(pg: PgServer, schema: str, user: str, s3_endpoint: str, **kwargs: Any) -> EmulatedCopyWarehouse:
-    return EmulatedCopyWarehouse(
-        host=pg.host, port=pg.port, database=pg.database, user=user, password=SECRET_PASSWORD, ssl=False,
-        timeout=60, schema_name=schema, iam_role_arn=ROLE_ARN, s3_region="us-west-2", dialect_name="postgres",
-        s3_endpoint_url=s3_endpoint, **kwargs,
-    )
+    return EmulatedCopyWarehouse(**{
+        "host": pg.host, "port": pg.port, "database": pg.database, "user": user, "password": SECRET_PASSWORD,
+        "ssl": False, "timeout": 60, "schema_name": schema, "iam_role_arn": ROLE_ARN, "s3_region": "us-west-2",
+        "dialect_name": "postgres", "s3_endpoint_url": s3_endpoint, **kwargs,
+    })
 
 
 def pg_rows(pg: PgServer, schema: str, sql: str) -> list[tuple[Any, ...]]:

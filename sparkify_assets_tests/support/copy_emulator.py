@@ -28,14 +28,25 @@ from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import column_list, q
 from sparkify_assets.tables import Column
 
+# Redshift's load-error views are logs, outside every transaction's snapshot: a session at SERIALIZABLE sees its
+# COPY's rejects at once, and they survive the COPY's rollback. PostgreSQL tables cannot be both, so each view is
+# the UNION of a log written on a side connection (survives rollback; invisible to an older snapshot) and the same
+# rows written in the COPY's own transaction (visible to it at once; gone on rollback). UNION removes the copy.
 STL_DDL = (  # provisioned clusters only; the columns the load path reads
-    "CREATE TABLE IF NOT EXISTS stl_load_errors (query INTEGER, session INTEGER, starttime TIMESTAMP, "
+    "CREATE TABLE IF NOT EXISTS _stl_load_errors_log (query INTEGER, session INTEGER, starttime TIMESTAMP, "
     "filename CHAR(256), line_number BIGINT, colname CHAR(127), err_code INTEGER, err_reason CHAR(100), "
-    "raw_line CHAR(1024))"
+    "raw_line CHAR(1024))",
+    "CREATE TABLE IF NOT EXISTS _stl_load_errors_tx (LIKE _stl_load_errors_log)",
+    "CREATE OR REPLACE VIEW stl_load_errors AS SELECT * FROM _stl_load_errors_log UNION "
+    "SELECT * FROM _stl_load_errors_tx",
 )
 SYS_DDL = (  # provisioned and Serverless; its query_id is not STL's query (nor pg_last_copy_id()): its own sequence
-    "CREATE TABLE IF NOT EXISTS sys_load_error_detail (query_id BIGINT, session_id INTEGER, start_time TIMESTAMP, "
-    "file_name CHAR(256), line_number BIGINT, column_name CHAR(127), error_code INTEGER, error_message CHAR(512))",
+    "CREATE TABLE IF NOT EXISTS _sys_load_error_detail_log (query_id BIGINT, session_id INTEGER, "
+    "start_time TIMESTAMP, file_name CHAR(256), line_number BIGINT, column_name CHAR(127), error_code INTEGER, "
+    "error_message CHAR(512))",
+    "CREATE TABLE IF NOT EXISTS _sys_load_error_detail_tx (LIKE _sys_load_error_detail_log)",
+    "CREATE OR REPLACE VIEW sys_load_error_detail AS SELECT * FROM _sys_load_error_detail_log UNION "
+    "SELECT * FROM _sys_load_error_detail_tx",
     "CREATE SEQUENCE IF NOT EXISTS sys_query_ids START 900001",
 )
 EMULATION_DDL = (
@@ -60,7 +71,7 @@ Flavour = Literal["provisioned", "serverless"]
 
 def install(cursor: redshift_connector.Cursor, flavour: Flavour = "provisioned") -> None:
     """The Redshift system objects the load path reads, in the current schema: Serverless has no STL views."""
-    for ddl in (*EMULATION_DDL, *SYS_DDL, *((STL_DDL,) if flavour == "provisioned" else ())):
+    for ddl in (*EMULATION_DDL, *SYS_DDL, *(STL_DDL if flavour == "provisioned" else ())):
         cursor.execute(ddl)
 
 
@@ -145,13 +156,13 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
                 f"S3ServiceException:The specified key does not exist.,Status 404 ({uri})") from None
 
     def _inputs(self, copy: rs.S3Copy) -> list[str]:
+        """A manifest's entries; otherwise every object whose key starts with the URI's, as COPY reads a plain
+        key as a prefix (`...-events.json` also reads `...-events.json.bak`)."""
         if copy.manifest:
             return [e["url"] for e in json.loads(self._read(copy.source_uri))["entries"]]
-        if copy.source_uri.endswith("/"):
-            bucket, _, prefix = copy.source_uri.removeprefix("s3://").partition("/")
-            pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            return [f"s3://{bucket}/{o['Key']}" for p in pages for o in p.get("Contents", [])]
-        return [copy.source_uri]
+        bucket, _, prefix = copy.source_uri.removeprefix("s3://").partition("/")
+        pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [f"s3://{bucket}/{o['Key']}" for p in pages for o in p.get("Contents", [])]
 
     def _fields(self, copy: rs.S3Copy) -> list[str]:
         if copy.json == rs.JSON_AUTO:  # 'auto': JSON keys match column names
@@ -182,7 +193,7 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
                     rows.append(tuple(_typed(c, lookup.get(f)) for c, f in zip(cols, fields, strict=True)))
                 except CopyRejected as exc:
                     errors.append((uri, line, exc.column, exc.code, exc.reason, raw))
-        self._log_outside_transaction(copy_id, pid, started, errors)
+        self._log_errors(s, copy_id, pid, started, errors)
         # pg_last_copy_id(): "If the COPY transaction is rolled back, the COPY ID is not updated" (so it is written
         # in the COPY's own transaction here).
         s.execute("INSERT INTO copy_state VALUES (%(pid)s, %(id)s) ON CONFLICT (pid) DO UPDATE "
@@ -202,25 +213,27 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
             s.cursor.execute(f"INSERT INTO {q(copy.table.name)} ({column_list(copy.table.column_names)}) "
                              f"VALUES {values}", [v for row in chunk for v in row])
 
-    def _log_outside_transaction(self, copy_id: int, pid: int, started: Any, errors: list[tuple[Any, ...]]) -> None:
-        """Redshift writes its load-error views whatever happens to the load's transaction (so a COPY that fails can
-        be explained after the rollback): written here on a second, autocommit connection, into each view this
-        flavour has, with the session and start time both views carry."""
+    def _log_errors(self, s: RedshiftSession, copy_id: int, pid: int, started: Any,
+                    errors: list[tuple[Any, ...]]) -> None:
+        """Each load-error view this flavour has gets the rejects twice (see STL_DDL): on a second, autocommit
+        connection, and in the COPY's own transaction."""
+        if not errors:
+            return
+        ((has_stl, query_id),) = s.fetchall("SELECT to_regclass('stl_load_errors') IS NOT NULL, "
+                                            "nextval('sys_query_ids')")
+        rows = {"_sys_load_error_detail": [(query_id, pid, started, u, n, c, code, r[:512])
+                                           for u, n, c, code, r, _ in errors]}
+        if has_stl:
+            rows["_stl_load_errors"] = [(copy_id, pid, started, u, n, c, code, r[:100], raw[:1024])
+                                        for u, n, c, code, r, raw in errors]
         con = redshift_connector.connect(**self._connect_kwargs())
         try:
             con.autocommit = True
             cursor = con.cursor()
             cursor.execute(f"SET search_path TO {q(self.schema_name)}")
-            cursor.execute("SELECT to_regclass('stl_load_errors') IS NOT NULL")
-            ((has_stl,),) = cursor.fetchall()
-            if errors and has_stl:
-                cursor.executemany("INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                                   [(copy_id, pid, started, u, n, c, code, r[:100], raw[:1024])
-                                    for u, n, c, code, r, raw in errors])
-            if errors:
-                cursor.execute("SELECT nextval('sys_query_ids')")
-                ((query_id,),) = cursor.fetchall()
-                cursor.executemany("INSERT INTO sys_load_error_detail VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                                   [(query_id, pid, started, u, n, c, code, r[:512]) for u, n, c, code, r, _ in errors])
+            for table, values in rows.items():
+                marks = ", ".join(["%s"] * len(values[0]))
+                cursor.executemany(f"INSERT INTO {table}_log VALUES ({marks})", values)
+                s.cursor.executemany(f"INSERT INTO {table}_tx VALUES ({marks})", values)
         finally:
             con.close()
