@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 import redshift_connector
-from dagster import EnvVar
 
+from sparkify_assets import redshift_preflight
+from sparkify_assets.redshift_preflight import _deferred
 from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, from_env
 from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.resources.warehouse import DayWindow
@@ -124,7 +125,7 @@ def test_serverless_with_a_password_from_the_environment(monkeypatch: pytest.Mon
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("REDSHIFT_IAM", raising=False)
     wh = from_env()
-    resolved = RedshiftWarehouse(**{f: v.get_value() if isinstance(v, EnvVar) else v  # as a run resolves them
+    resolved = RedshiftWarehouse(**{f: v.get_value() if _deferred(v) else v  # as a run resolves them
                                     for f in wh.model_fields_set if (v := getattr(wh, f)) is not None})
     assert resolved.serverless_work_group == "wg" and not resolved.iam
     kwargs = resolved._connect_kwargs()
@@ -277,3 +278,42 @@ def test_maxerror_fails_at_the_count_itself(bucket: str, pg_server: PgServer, sc
     assert "\nMAXERROR 5\n" in statement
     with pytest.raises(SourceDataError, match=r"stopped after more than 3 rejected records \(MAXERROR 4; 4 reported"):
         _load(rsup.warehouse(pg_server, name, user, bucket, max_errors=3), bucket, (DAY1,), "run-2")
+
+
+# -- 7. the operator's first run -----------------------------------------------------------------------------------
+
+
+def test_preflight_dry_run_creates_nothing_then_the_error_summary(bucket: str, pg_server: PgServer,
+                                                                  schema: tuple[str, str],
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The documented checklist, as the operator types it: dry run, load one day, print its load-error summary."""
+    name, user = schema
+    env = {"SPARKIFY_DATA_URL": f"s3://{BUCKET}", "SPARKIFY_S3_ENDPOINT_URL": bucket, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "REDSHIFT_HOST": pg_server.host, "REDSHIFT_PORT": str(pg_server.port),
+           "REDSHIFT_DATABASE": pg_server.database, "REDSHIFT_USER": user, "REDSHIFT_PASSWORD": rsup.SECRET_PASSWORD,
+           "REDSHIFT_SSL": "false", "REDSHIFT_SCHEMA": name, "REDSHIFT_IAM_ROLE_ARN": rsup.ROLE_ARN,
+           "REDSHIFT_S3_REGION": "us-west-2"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    client = s3_support.client(bucket)
+    manifests = f"_manifests/staging_events/{DAY1}_{DAY1}.manifest"
+    client.delete_object(Bucket=BUCKET, Key=manifests)  # left by other tests' loads
+    tables = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()"
+    before = rsup.pg_rows(pg_server, name, tables)
+
+    assert redshift_preflight.main(["--day", DAY1.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert rsup.pg_rows(pg_server, name, tables) == before
+    assert client.list_objects_v2(Bucket=BUCKET, Prefix=manifests).get("KeyCount", 0) == 0
+    assert f"{user}@127.0.0.1:{pg_server.port}/{pg_server.database}" in out and rsup.SECRET_PASSWORD not in out
+    assert "rejects will be read from: stl_load_errors" in out and "statement_timeout: 0" in out
+    assert f"s3://{BUCKET}/{KEY1} (" in out and ".bak" not in out
+    assert f"FROM 's3://{BUCKET}/{manifests}'\n" in out and "\nMAXERROR 1000\n" in out
+    assert "created on first load: " in out and "dry run: nothing was written" in out
+
+    _load(rsup.warehouse(pg_server, name, user, bucket), bucket, (DAY1,), "run-1")
+    assert redshift_preflight.main(["--day", DAY1.isoformat(), "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{DAY1}: 7 rejected record(s)")
+    assert f"{KEY1} line 2: field" not in out and f"{KEY1} line 2: Invalid JSON" in out

@@ -429,17 +429,21 @@ class RedshiftWarehouse(Warehouse):
         what the last load of that window read. COPY's REGION applies to the manifest too, so a manifest bucket
         other than the data's must be in the same region (checked here, before anything is loaded).
         """
+        uri = self.manifest_uri(s3, name)
+        bucket, key = _split(uri)
+        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
+        s3.s3.get_client().put_object(Bucket=bucket, Key=key, Body=body)
+        return uri
+
+    def manifest_uri(self, s3: S3Source, name: str) -> str:
+        """Where the manifest `name` goes, after checking its bucket's region against the data's."""
         if self.manifest_url:
             uri = f"{self.manifest_url.rstrip('/')}/{name}.manifest"
         else:
             uri = s3.uri(f"{self.manifest_prefix.strip('/')}/{name}.manifest")
-        bucket, key = _split(uri)
-        client = s3.s3.get_client()
-        data_bucket, _ = _split(s3.uri(""))
+        bucket, data_bucket = _split(uri)[0], _split(s3.uri(""))[0]
         if bucket != data_bucket:
-            _same_region(client, data_bucket, bucket)
-        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
-        client.put_object(Bucket=bucket, Key=key, Body=body)
+            _same_region(s3.s3.get_client(), data_bucket, bucket)
         return uri
 
 
