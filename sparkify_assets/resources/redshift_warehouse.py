@@ -11,15 +11,22 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import redshift_connector
 from dagster import EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.resources.redshift_session import (
+    LoadError,
+    RedshiftConnectionError,
+    RedshiftSession,
+    retry_serialization,
+    same_region,
+    statement_socket_timeout,
+)
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import (
     JSONPATHS_KEY,
@@ -36,9 +43,7 @@ from sparkify_assets.resources.warehouse import (
     Rows,
     Session,
     Warehouse,
-    used_params,
 )
-from sparkify_assets.retries import is_serialization_failure
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect
@@ -46,43 +51,6 @@ from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
-SERIALIZATION_RETRIES = 4
-T = TypeVar("T")
-
-
-class RedshiftConnectionError(Exception):
-    """Could not connect; the message names the endpoint and user, never the password."""
-
-
-@dataclass(frozen=True)
-class LoadError:
-    """One record COPY rejected, as Redshift's load-error view reports it."""
-
-    uri: str
-    line_number: int
-    column: str
-    code: int
-    reason: str
-    raw_line: str | None
-
-
-class RedshiftSession:
-    def __init__(self, con: redshift_connector.Connection, cursor: redshift_connector.Cursor) -> None:
-        self.con, self.cursor = con, cursor
-        self.fresh = True  # nothing sent yet in this transaction (LOCK must come first)
-
-    def execute(self, sql: str, params: Params = None) -> None:
-        self.fresh = False
-        self.cursor.execute(sql, used_params(sql, params))
-
-    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
-        self.execute(sql, params)
-        return [tuple(row) for row in self.cursor.fetchall()]
-
-    def fetch_table(self, sql: str, params: Params = None) -> Rows:
-        self.execute(sql, params)
-        columns = [c[0] for c in self.cursor.description or []]
-        return columns, [tuple(r) for r in self.cursor.fetchall()]
 
 
 class RedshiftWarehouse(Warehouse):
@@ -175,7 +143,7 @@ class RedshiftWarehouse(Warehouse):
             raise RedshiftConnectionError(
                 f"cannot connect to Redshift {self.endpoint()}: {type(exc).__name__}: {self._scrub(str(exc))}"
             ) from None
-        _statement_socket_timeout(con, self.statement_timeout)
+        statement_socket_timeout(con, self.statement_timeout)
         con.autocommit = False
         cursor = con.cursor()
         for sql in rs.session_settings_sql(self.schema_name, self.statement_timeout):
@@ -275,13 +243,13 @@ class RedshiftWarehouse(Warehouse):
             return s.fetchall(sql, params)
 
     def run(self, statements: Sequence[str], params: Params = None, ensure: Sequence[Table] = ()) -> None:
-        _retry_serialization(lambda: super(RedshiftWarehouse, self).run(statements, params, ensure))
+        retry_serialization(lambda: super(RedshiftWarehouse, self).run(statements, params, ensure))
 
     # -- staging ---------------------------------------------------------------------------------------------
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
-        return _retry_serialization(lambda: self._stage_events(source, objects, window, run_id))
+        return retry_serialization(lambda: self._stage_events(source, objects, window, run_id))
 
     def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                       run_id: str) -> LoadStats:
@@ -312,7 +280,7 @@ class RedshiftWarehouse(Warehouse):
                               nbytes=sum(o.size for o in objects), nfiles=len(objects))
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
-        return _retry_serialization(lambda: self._stage_songs(source, objects, run_id))
+        return retry_serialization(lambda: self._stage_songs(source, objects, run_id))
 
     def _stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
         """One COPY of exactly the listed song files, through a manifest: a prefix COPY would also read any other
@@ -443,7 +411,7 @@ class RedshiftWarehouse(Warehouse):
             uri = s3.uri(f"{self.manifest_prefix.strip('/')}/{name}.manifest")
         bucket, data_bucket = _split(uri)[0], _split(s3.uri(""))[0]
         if bucket != data_bucket:
-            _same_region(s3.s3.get_client(), data_bucket, bucket)
+            same_region(s3.s3.get_client(), data_bucket, bucket)
         return uri
 
 
@@ -476,46 +444,6 @@ def from_env() -> RedshiftWarehouse:
     return RedshiftWarehouse(**{"host": EnvVar("REDSHIFT_HOST"), **common}, user=EnvVar("REDSHIFT_USER"),
                              password=EnvVar("REDSHIFT_PASSWORD"),
                              serverless_work_group=env("REDSHIFT_WORKGROUP") or None)
-
-
-def _retry_serialization(attempt: Callable[[], T]) -> T:
-    """Run a whole transaction again after a serializable isolation error (Redshift's 1023, PostgreSQL's 40001)
-    or a deadlock, with exponential backoff and jitter; the locks make these rare. Any other error, or the last
-    attempt's, is raised (the step's RetryPolicy then treats these as transient too, see retries.py)."""
-    for n in range(SERIALIZATION_RETRIES):
-        try:
-            return attempt()
-        except redshift_connector.ProgrammingError as exc:
-            if n == SERIALIZATION_RETRIES - 1 or not is_serialization_failure(exc):
-                raise
-            time.sleep((2 ** n) * (0.5 + random.random()))
-    raise AssertionError("unreachable")
-
-
-def _statement_socket_timeout(con: redshift_connector.Connection, statement_timeout: int) -> None:
-    """The driver applies its `timeout` to the socket for the connection's whole life, so any statement longer
-    than the connect timeout would die with a socket timeout (and be retried as transient). Once connected, the
-    socket waits as long as a statement may run: without limit, or a minute past statement_timeout, so Redshift's
-    own cancellation arrives first and a silent dead connection still ends (TCP keepalive is on as well)."""
-    sock = getattr(con, "_usock", None)  # redshift_connector 2.x keeps its socket here
-    if sock is None:
-        raise RuntimeError("redshift_connector changed: cannot lift the connect timeout from its socket")
-    sock.settimeout(statement_timeout + 60 if statement_timeout > 0 else None)
-
-
-def _same_region(client: Any, data_bucket: str, manifest_bucket: str) -> None:
-    """COPY reads the manifest and the data with one REGION: buckets in two regions fail on Redshift only, after
-    the run started; here they fail at once, naming both. Unknowable regions (no s3:GetBucketLocation) pass."""
-    regions = {}
-    for bucket in (data_bucket, manifest_bucket):
-        try:
-            regions[bucket] = client.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
-        except Exception:  # permission or endpoint: leave the check to COPY itself
-            return
-    if regions[data_bucket] != regions[manifest_bucket]:
-        raise ValueError(f"the manifest bucket {manifest_bucket} is in {regions[manifest_bucket]} but the data "
-                         f"bucket {data_bucket} is in {regions[data_bucket]}: COPY reads both with one REGION, so "
-                         "REDSHIFT_MANIFEST_URL must name a bucket in the data's region")
 
 
 def _s3_source(source: RawSource) -> S3Source:
