@@ -133,6 +133,9 @@ def test_serverless_with_a_password_from_the_environment(monkeypatch: pytest.Mon
     assert kwargs["password"] == rsup.SECRET_PASSWORD and rsup.SECRET_PASSWORD not in repr(resolved)
     assert resolved.statement_timeout == 7200
     assert resolved._settle_load_errors_view(None) == "sys_load_error_detail"  # type: ignore[arg-type]
+    monkeypatch.setenv("REDSHIFT_STATEMENT_TIMEOUT", "2h")
+    with pytest.raises(ValueError, match="^REDSHIFT_STATEMENT_TIMEOUT must be a whole number of seconds$"):
+        from_env()
 
 
 # -- 3. concurrent loads -------------------------------------------------------------------------------------------

@@ -426,8 +426,8 @@ def from_env() -> RedshiftWarehouse:
         "schema_name": env("REDSHIFT_SCHEMA") or "public",
         "s3_region": env("REDSHIFT_S3_REGION") or env("AWS_REGION") or None,
         "ssl": (env("REDSHIFT_SSL") or "true").lower() not in ("0", "false", "no"),
-        "timeout": int(env("REDSHIFT_CONNECT_TIMEOUT") or env("REDSHIFT_TIMEOUT") or 30),
-        "statement_timeout": int(env("REDSHIFT_STATEMENT_TIMEOUT") or 0),
+        "timeout": _seconds("REDSHIFT_CONNECT_TIMEOUT", _seconds("REDSHIFT_TIMEOUT", 30)),
+        "statement_timeout": _seconds("REDSHIFT_STATEMENT_TIMEOUT", 0),
         "load_errors_view": env("REDSHIFT_LOAD_ERRORS_VIEW") or "auto",
         "manifest_url": env("REDSHIFT_MANIFEST_URL") or None,
     }
@@ -444,6 +444,16 @@ def from_env() -> RedshiftWarehouse:
     return RedshiftWarehouse(**{"host": EnvVar("REDSHIFT_HOST"), **common}, user=EnvVar("REDSHIFT_USER"),
                              password=EnvVar("REDSHIFT_PASSWORD"),
                              serverless_work_group=env("REDSHIFT_WORKGROUP") or None)
+
+
+def _seconds(name: str, default: int) -> int:
+    """A whole number of seconds from the environment; a value that is not one is named, not echoed."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number of seconds")
+    return int(value)
 
 
 def _s3_source(source: RawSource) -> S3Source:
