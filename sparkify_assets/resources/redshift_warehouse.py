@@ -143,14 +143,19 @@ class RedshiftWarehouse(Warehouse):
             raise RedshiftConnectionError(
                 f"cannot connect to Redshift {self.endpoint()}: {type(exc).__name__}: {self._scrub(str(exc))}"
             ) from None
-        statement_socket_timeout(con, self.statement_timeout)
-        con.autocommit = False
-        cursor = con.cursor()
-        for sql in rs.session_settings_sql(self.schema_name, self.statement_timeout):
-            cursor.execute(sql)
-        con.commit()
-        if self._view is None:
-            self._view = self._settle_load_errors_view(con)
+        try:
+            statement_socket_timeout(con, self.statement_timeout)
+            con.autocommit = False
+            cursor = con.cursor()
+            for sql in rs.session_settings_sql(self.schema_name, self.statement_timeout):
+                cursor.execute(sql)
+            con.commit()
+            if self._view is None:
+                self._view = self._settle_load_errors_view(con)
+        except BaseException:
+            with suppress(Exception):
+                con.close()
+            raise
         return con
 
     def _settle_load_errors_view(self, con: redshift_connector.Connection) -> str:
