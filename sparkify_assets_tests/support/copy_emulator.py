@@ -1,12 +1,14 @@
 """Redshift's COPY from S3, done for PostgreSQL in tests: the one statement of the Redshift path PostgreSQL lacks.
 
 `EmulatedCopyWarehouse` is the real `RedshiftWarehouse` with only `_send_copy` replaced: instead of sending
-`COPY ... FROM 's3://...'` it reads what that COPY would read (the file, the prefix, or the manifest's files,
-and the JSONPaths file) from the S3 server the test runs (moto), types every field the way COPY's JSON loader
-does, inserts the rows into the landing table, and records the rows COPY would reject in a table shaped like
-Redshift's `stl_load_errors`, behind a `pg_last_copy_id()` function. The resource then reads those rejects back
-with its own Redshift SQL, after the COPY or after its failure. Every statement it generates is logged
-to `copy_log`, so tests can see them.
+`COPY ... FROM 's3://...'` it reads what that COPY would read (every object under a plain key or prefix, as COPY
+does, or exactly the manifest's files, and the JSONPaths file) from the S3 server the test runs (moto), types
+every field the way COPY's JSON loader does, inserts the rows into the landing table, and records the rows COPY
+would reject in views shaped like Redshift's `stl_load_errors` (provisioned only) and `sys_load_error_detail`
+(its `query_id` numbered apart, as on Redshift), each carrying the session and start time; `pg_last_copy_id()`
+is kept in the COPY's transaction (a rollback loses it, as documented). It fails at MAXERROR rejects, not after
+them. The resource then reads the rejects back with its own Redshift SQL, after the COPY or after its failure.
+Every statement it generates is logged to `copy_log`, so tests can see them.
 
 Typing rules follow Redshift's documentation for JSON COPY: JSON null or a missing field loads NULL; an empty
 string loads NULL into a non-character column; a character value longer than the column's bytes is an error
