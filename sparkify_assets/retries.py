@@ -43,7 +43,7 @@ def _transient(exc: BaseException) -> bool:
         return True  # endpoint unreachable, connection closed, timeouts
     if isinstance(exc, duckdb.IOException):  # another process held the file's lock for longer than we waited
         return "lock" in str(exc).lower()
-    if _is_redshift_connection_error(exc):
+    if _is_redshift_connection_error(exc) or is_serialization_failure(exc):
         return True
     return isinstance(exc, (ConnectionError, TimeoutError))  # the OS's connection reset/refused, socket timeouts
 
@@ -55,6 +55,23 @@ def _is_redshift_connection_error(exc: BaseException) -> bool:
     # The driver raises InterfaceError/OperationalError for a lost or refused connection; a server's own error
     # response (bad SQL, bad password) is a ProgrammingError and stays permanent.
     return isinstance(exc, (redshift_connector.InterfaceError, redshift_connector.OperationalError))
+
+
+# Another transaction won: Redshift's serializable isolation violation (error 1023, "retry the transaction" is its
+# documented remedy); PostgreSQL's serialization_failure and deadlock_detected (the local stand-in).
+SERIALIZATION_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_serialization_failure(exc: BaseException) -> bool:
+    """redshift_connector raises these as ProgrammingError, whose first argument is the server's error fields
+    (C: SQLSTATE, M: message): they are told apart from bad SQL by code and text, never by the class."""
+    redshift_connector = sys.modules.get("redshift_connector")
+    if redshift_connector is None or not isinstance(exc, redshift_connector.ProgrammingError):
+        return False
+    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    text = f"{fields.get('M', '')} {fields.get('D', '')}" if fields else str(exc)
+    return (fields.get("C") in SERIALIZATION_SQLSTATES or text.lstrip().startswith("1023")
+            or "serializable isolation violation" in text.lower())
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -26,9 +26,11 @@ SECRET_PASSWORD = "Zq9-not-in-any-log-7Yx"
 
 
 @contextlib.contextmanager
-def schema_owned_by_secret_user(pg: PgServer) -> Iterator[tuple[str, str]]:
-    """A fresh schema (with the emulated Redshift system objects) owned by a user with a distinctive password,
-    so a test can search everything Dagster recorded for it. Yields (schema, user)."""
+def schema_owned_by_secret_user(pg: PgServer, flavour: copy_emulator.Flavour = "provisioned",
+                                isolation: str | None = None) -> Iterator[tuple[str, str]]:
+    """A fresh schema (with the emulated Redshift system objects of a provisioned cluster or Serverless) owned by
+    a user with a distinctive password, so a test can search everything Dagster recorded for it; `isolation`
+    sets the user's default transaction isolation (e.g. 'serializable'). Yields (schema, user)."""
     name = f"t_{uuid.uuid4().hex[:10]}"
     admin = redshift_connector.connect(**pg.connect_kwargs())
     admin.autocommit = True
@@ -36,12 +38,14 @@ def schema_owned_by_secret_user(pg: PgServer) -> Iterator[tuple[str, str]]:
     cur.execute("SET password_encryption = 'md5'")  # redshift_connector cannot log in with SCRAM
     cur.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{SECRET_PASSWORD}'")
     cur.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+    if isolation:
+        cur.execute(f"ALTER ROLE {name} SET default_transaction_isolation = '{isolation}'")
     try:
         con = redshift_connector.connect(**{**pg.connect_kwargs(), "user": name, "password": SECRET_PASSWORD})
         try:
             cursor = con.cursor()
             cursor.execute(f"SET search_path TO {name}")
-            copy_emulator.install(cursor)
+            copy_emulator.install(cursor, flavour)
             con.commit()
         finally:
             con.close()
@@ -53,11 +57,11 @@ def schema_owned_by_secret_user(pg: PgServer) -> Iterator[tuple[str, str]]:
 
 
 def warehouse(pg: PgServer, schema: str, user: str, s3_endpoint: str, **kwargs: Any) -> EmulatedCopyWarehouse:
-    return EmulatedCopyWarehouse(
-        host=pg.host, port=pg.port, database=pg.database, user=user, password=SECRET_PASSWORD, ssl=False,
-        timeout=60, schema_name=schema, iam_role_arn=ROLE_ARN, s3_region="us-west-2", dialect_name="postgres",
-        s3_endpoint_url=s3_endpoint, **kwargs,
-    )
+    return EmulatedCopyWarehouse(**{
+        "host": pg.host, "port": pg.port, "database": pg.database, "user": user, "password": SECRET_PASSWORD,
+        "ssl": False, "timeout": 60, "schema_name": schema, "iam_role_arn": ROLE_ARN, "s3_region": "us-west-2",
+        "dialect_name": "postgres", "s3_endpoint_url": s3_endpoint, **kwargs,
+    })
 
 
 def pg_rows(pg: PgServer, schema: str, sql: str) -> list[tuple[Any, ...]]:

@@ -76,7 +76,7 @@ def test_staging_holds_the_same_records(runs: Runs, pg_server: PgServer) -> None
 
 
 def test_one_copy_per_table_over_the_real_keys(runs: Runs, pg_server: PgServer) -> None:
-    """A month is ONE COPY over a manifest of exactly the keys listed in S3; songs one COPY of the prefix."""
+    """A month is ONE COPY over a manifest of exactly the keys listed in S3; songs one COPY over theirs."""
     copies = rsup.pg_rows(pg_server, runs.schema, "SELECT statement, inputs FROM copy_log ORDER BY id")
     assert len(copies) == 2
     (events_sql, events_inputs), (songs_sql, songs_inputs) = sorted(copies, key=lambda c: "song" in c[0])
@@ -86,7 +86,9 @@ def test_one_copy_per_table_over_the_real_keys(runs: Runs, pg_server: PgServer) 
     manifest = f"{root}_manifests/staging_events/2018-11-01_2018-11-30.manifest"
     assert f"FROM '{manifest}'\n" in events_sql
     assert "\nMANIFEST\n" in events_sql and f"FORMAT AS JSON '{root}log_json_path.json'" in events_sql
-    assert f"FROM '{root}song_data/'" in songs_sql and "FORMAT AS JSON 'auto'" in songs_sql
+    # Songs too read a manifest of exactly the listed files (a prefix COPY would read any other object there).
+    assert f"FROM '{root}_manifests/staging_songs/song_data.manifest'" in songs_sql
+    assert "FORMAT AS JSON 'auto'" in songs_sql
     assert len(json.loads(songs_inputs)) == 71
     body = s3_support.client(runs.endpoint).get_object(Bucket=BUCKET, Key=manifest.removeprefix(f"s3://{BUCKET}/"))
     entries = json.loads(body["Body"].read())["entries"]  # kept as the record of what the load read

@@ -110,6 +110,7 @@ def _redshift_statements() -> list[str]:
     out += [rs.create_temp_table(d, t) for t in (EVENTS_LANDING, SONGS_LANDING)]
     out += [rs.copy_sql(c) for c in (DAY_COPY, RANGE_COPY, SONGS_COPY)]
     out += [rs.load_errors_sql(v) for v in rs.LOAD_ERROR_VIEWS] + [rs.LAST_COPY_ID_SQL]
+    out += [rs.PROBE_STL_SQL, rs.copy_scope_sql(d), rs.existing_tables_sql(), *rs.session_settings_sql("public", 60)]
     out += [rs.create_files_sql(), rs.insert_file_sql(d), rs.insert_rejected_sql(d),
             rs.insert_classified_rejects_sql(d), rs.counts_sql(), rs.sample_rejects_sql(),
             staging_sql.delete_rejected_sql(d, True), staging_sql.delete_rejected_sql(d, False)]
@@ -151,3 +152,15 @@ def test_physical_design_survives_in_the_ddl() -> None:
 def test_a_broken_statement_fails_the_parse() -> None:
     with pytest.raises(sqlglot.errors.ParseError):
         sqlglot.parse_one('SELECT "a" FROM (SELECT 1 AS "a"', read="redshift")
+
+
+def test_lock_names_every_table_once_in_name_order() -> None:
+    """sqlglot cannot parse LOCK, so it is pinned: one order for every transaction, so none wait in a cycle."""
+    assert rs.lock_sql(["staging_events", "rejected_records", "staging_events"]) == \
+        'LOCK "rejected_records", "staging_events"'
+
+
+def test_statement_timeout_is_set_in_milliseconds_within_bounds() -> None:
+    assert rs.session_settings_sql("public", 7200)[-1] == "SET statement_timeout TO 7200000"
+    with pytest.raises(ValueError, match="statement_timeout"):
+        rs.session_settings_sql("public", -1)

@@ -237,7 +237,8 @@ def test_manifests_can_live_outside_a_read_only_data_bucket(bad_bucket: tuple[st
     (statement,) = rsup.pg_rows(pg_server, schema[0], "SELECT statement FROM copy_log WHERE statement LIKE '%events%'")
     assert "FROM 's3://ours/sparkify/manifests/staging_events/2018-11-01_2018-11-02.manifest'\n" in statement[0]
     assert [o["Key"] for o in client.list_objects_v2(Bucket="ours")["Contents"]] == [
-        "sparkify/manifests/staging_events/2018-11-01_2018-11-02.manifest"]
+        "sparkify/manifests/staging_events/2018-11-01_2018-11-02.manifest",
+        "sparkify/manifests/staging_songs/song_data.manifest"]  # exact keys for the songs too
     assert client.list_objects_v2(Bucket=BUCKET, Prefix="_manifests/").get("KeyCount", 0) == 0
 
 

@@ -8,16 +8,25 @@ transform is atomic. No secret (password) is ever put in a message, metadata or 
 from __future__ import annotations
 
 import os
+import random
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import redshift_connector
 from dagster import EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.resources.redshift_session import (
+    LoadError,
+    RedshiftConnectionError,
+    RedshiftSession,
+    retry_serialization,
+    same_region,
+    statement_socket_timeout,
+)
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import (
     JSONPATHS_KEY,
@@ -27,47 +36,21 @@ from sparkify_assets.resources.source import (
     SourceObject,
     day_of_log_key,
 )
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Params, Rows, Warehouse, used_params
+from sparkify_assets.resources.warehouse import (
+    DayWindow,
+    LoadStats,
+    Params,
+    Rows,
+    Session,
+    Warehouse,
+)
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql import staging as staging_sql
-from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect, q
+from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect
 from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
-
-
-class RedshiftConnectionError(Exception):
-    """Could not connect; the message names the endpoint and user, never the password."""
-
-
-@dataclass(frozen=True)
-class LoadError:
-    """One record COPY rejected, as Redshift's load-error view reports it."""
-
-    uri: str
-    line_number: int
-    column: str
-    code: int
-    reason: str
-    raw_line: str | None
-
-
-class RedshiftSession:
-    def __init__(self, con: redshift_connector.Connection, cursor: redshift_connector.Cursor) -> None:
-        self.con, self.cursor = con, cursor
-
-    def execute(self, sql: str, params: Params = None) -> None:
-        self.cursor.execute(sql, used_params(sql, params))
-
-    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
-        self.cursor.execute(sql, used_params(sql, params))
-        return [tuple(row) for row in self.cursor.fetchall()]
-
-    def fetch_table(self, sql: str, params: Params = None) -> Rows:
-        self.cursor.execute(sql, used_params(sql, params))
-        columns = [c[0] for c in self.cursor.description or []]
-        return columns, [tuple(r) for r in self.cursor.fetchall()]
 
 
 class RedshiftWarehouse(Warehouse):
@@ -80,25 +63,33 @@ class RedshiftWarehouse(Warehouse):
     password: str | None = Field(default=None, repr=False, description="Password; never logged or shown.")
     iam: bool = Field(default=False, description="Authenticate with IAM (temporary credentials) instead.")
     cluster_identifier: str | None = Field(default=None, description="Provisioned cluster, for IAM.")
-    serverless_work_group: str | None = Field(default=None, description="Serverless workgroup, for IAM.")
+    serverless_work_group: str | None = Field(default=None, description="Serverless workgroup: for IAM "
+                                                       "login; with a password it marks the endpoint as Serverless.")
     db_user: str | None = Field(default=None, description="Database user IAM credentials are issued for.")
     region: str | None = Field(default=None, description="The cluster's AWS region (IAM authentication).")
     ssl: bool = Field(default=True, description="TLS to the endpoint (Redshift requires it by default).")
-    timeout: int = Field(default=30, description="Connect timeout, seconds.")
+    timeout: int = Field(default=30, description="Connect timeout, seconds: limits connecting (and logging in) "
+                         "only; a statement may run longer (see statement_timeout).")
+    statement_timeout: int = Field(default=0, description="Seconds any one statement may run before Redshift "
+                                   "cancels it (its statement_timeout); 0 = no limit, Redshift's default.")
     schema_name: str = Field(default="public", description="Schema every table lives in (search_path).")
     iam_role_arn: str | None = Field(default=None, description="Role COPY assumes to read the bucket.")
     s3_region: str | None = Field(default=None, description="The bucket's region when not the cluster's "
                                   "(COPY ... REGION); s3://udacity-dend is in us-west-2.")
-    max_errors: int = Field(default=rs.DEFAULT_MAX_ERRORS, description="COPY MAXERROR: rejects tolerated per load.")
+    max_errors: int = Field(default=rs.DEFAULT_MAX_ERRORS - 1, description="Records COPY may reject per load "
+                            "and the load still succeed; sent as MAXERROR max_errors + 1 (COPY fails when the count "
+                            "of rejects reaches MAXERROR).")
     manifest_prefix: str = Field(default="_manifests/", description="Where multi-day COPY manifests are written, "
                                  "relative to the data root (needs s3:PutObject there).")
     manifest_url: str | None = Field(default=None, description="s3://bucket/prefix/ for the manifests instead, "
                                      "when the data bucket is read-only (e.g. s3://udacity-dend).")
     load_errors_view: Literal["auto", "stl_load_errors", "sys_load_error_detail"] = Field(
-        default="auto", description="Where COPY rejects are read from; auto = SYS view on Serverless, else STL.")
+        default="auto", description="Where COPY rejects are read from; auto = sys_load_error_detail on Serverless "
+        "(a workgroup, a redshift-serverless host, or no stl_load_errors to read), else stl_load_errors.")
     dialect_name: Literal["redshift", "postgres"] = Field(
         default="redshift", description="'postgres' only for tests on PostgreSQL: the same SQL minus DIST/SORT keys.")
     _con: redshift_connector.Connection | None = PrivateAttr(default=None)
+    _view: str | None = PrivateAttr(default=None)  # the load-error view 'auto' settled on
 
     # -- connection ------------------------------------------------------------------------------------------
 
@@ -152,11 +143,37 @@ class RedshiftWarehouse(Warehouse):
             raise RedshiftConnectionError(
                 f"cannot connect to Redshift {self.endpoint()}: {type(exc).__name__}: {self._scrub(str(exc))}"
             ) from None
-        con.autocommit = False
-        cursor = con.cursor()
-        cursor.execute(f"SET search_path TO {q(self.schema_name)}")
-        con.commit()
+        try:
+            statement_socket_timeout(con, self.statement_timeout)
+            con.autocommit = False
+            cursor = con.cursor()
+            for sql in rs.session_settings_sql(self.schema_name, self.statement_timeout):
+                cursor.execute(sql)
+            con.commit()
+            if self._view is None:
+                self._view = self._settle_load_errors_view(con)
+        except BaseException:
+            with suppress(Exception):
+                con.close()
+            raise
         return con
+
+    def _settle_load_errors_view(self, con: redshift_connector.Connection) -> str:
+        """The view rejects are read from: Serverless has only sys_load_error_detail; a provisioned cluster also
+        keeps stl_load_errors, which alone holds the rejected line's text (for the quarantine's raw_text)."""
+        if self.load_errors_view != "auto":
+            return self.load_errors_view
+        if self.serverless_work_group or ".redshift-serverless." in (self.host or ""):
+            return "sys_load_error_detail"
+        cursor = con.cursor()
+        try:  # a Serverless endpoint reached by a custom host name: it has no STL views to read
+            cursor.execute(rs.PROBE_STL_SQL)
+            cursor.fetchall()
+            return "stl_load_errors"
+        except redshift_connector.ProgrammingError:
+            return "sys_load_error_detail"
+        finally:
+            con.rollback()
 
     @contextmanager
     def _connection(self) -> Iterator[redshift_connector.Connection]:
@@ -187,10 +204,60 @@ class RedshiftWarehouse(Warehouse):
         with self.transaction() as session:
             return session.fetch_table(sql, params)
 
+    # -- concurrent runs -------------------------------------------------------------------------------------
+
+    def ensure_tables(self, session: Session, tables: Sequence[Table]) -> None:
+        """Create the missing tables in a transaction of their own, then LOCK every table the transaction reads or
+        writes as its first statement.
+
+        Redshift runs are not pooled: two runs may load the same days at once. The lock makes them take turns
+        (the later one sees the earlier one's commit, so both orders end with the same rows), as Redshift's
+        documentation prescribes against serializable isolation errors; it must come first, before the
+        transaction's snapshot. Called later in a transaction, it only creates (nothing can be locked first).
+        """
+        assert isinstance(session, RedshiftSession)
+        if not tables:
+            return
+        if not session.fresh:
+            super().ensure_tables(session, tables)
+            return
+        self._create_missing(session, tables)
+        session.execute(rs.lock_sql([t.name for t in tables]))
+
+    def _create_missing(self, s: RedshiftSession, tables: Sequence[Table]) -> None:
+        """Two runs creating one table at once: the slower one's CREATE fails once the other commits, and the
+        retry finds the table there."""
+        for attempt in range(3):
+            try:
+                existing = {name for (name,) in s.fetchall(rs.existing_tables_sql())}
+                for t in tables:
+                    if t.name not in existing:
+                        s.execute(self.dialect.create_table(t))
+                s.con.commit()
+                return
+            except redshift_connector.Error:
+                s.con.rollback()
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 + random.random())
+
+    def read_if_available(self, sql: str, params: Params, table: Table) -> list[tuple[Any, ...]] | None:
+        """A sensor's read: created if missing, never locked (it waits only while a writer holds `table`)."""
+        with self.transaction() as s:
+            super().ensure_tables(s, (table,))
+            return s.fetchall(sql, params)
+
+    def run(self, statements: Sequence[str], params: Params = None, ensure: Sequence[Table] = ()) -> None:
+        retry_serialization(lambda: super(RedshiftWarehouse, self).run(statements, params, ensure))
+
     # -- staging ---------------------------------------------------------------------------------------------
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
+        return retry_serialization(lambda: self._stage_events(source, objects, window, run_id))
+
+    def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
+                      run_id: str) -> LoadStats:
         s3 = _s3_source(source)
         files = [(o, day) for o in objects if (day := day_of_log_key(o.key)) is not None]
         attribution = rs.events_attribution(len(files))
@@ -200,29 +267,36 @@ class RedshiftWarehouse(Warehouse):
         params = {**window.params, "target_table": STAGING_EVENTS.name, "run_id": run_id,
                   "first_day": first, "last_day": last, "fallback_partition": first,
                   "days": f"{first}..{last}"}
-        with self._copy_input(s3, [o for o, _ in files], f"staging_events/{first}_{last}") as (uri, manifest):
-            params["copy_input"] = _relative(s3, uri)
-            copy = rs.S3Copy(table=rs.landing_table(STAGING_EVENTS), source_uri=uri, json=s3.uri(JSONPATHS_KEY),
-                             iam_role_arn=self._role(), region=self.s3_region, manifest=manifest,
-                             max_errors=self.max_errors)
-            with self.transaction() as s:
-                self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
-                s.execute(rs.create_files_sql())
-                for day, o in sorted(credited.items()):
-                    bounds = DayWindow((day,)).params
-                    s.execute(rs.insert_file_sql(self.dialect), {"source_key": o.key, "partition_key": day.isoformat(),
-                                                                  "day_start_ms": bounds["start_ms"],
-                                                                  "day_end_ms": bounds["end_ms"]})
-                return self._load(s, s3, copy, STAGING_EVENTS, attribution, rs.EVENTS_DEDUPE, params,
-                                  nbytes=sum(o.size for o in objects), nfiles=len(objects))
+        uri = self._write_manifest(s3, [o for o, _ in files], f"staging_events/{first}_{last}")
+        # What an unattributed reject is credited to: the one file, or the manifest naming several.
+        params["copy_input"] = files[0][0].key if len(files) == 1 else _relative(s3, uri)
+        copy = rs.S3Copy(table=rs.landing_table(STAGING_EVENTS), source_uri=uri, json=s3.uri(JSONPATHS_KEY),
+                         iam_role_arn=self._role(), region=self.s3_region, manifest=True,
+                         max_errors=self._maxerror())
+        with self.transaction() as s:
+            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
+            s.execute(rs.create_files_sql())
+            for day, o in sorted(credited.items()):
+                bounds = DayWindow((day,)).params
+                s.execute(rs.insert_file_sql(self.dialect), {"source_key": o.key, "partition_key": day.isoformat(),
+                                                              "day_start_ms": bounds["start_ms"],
+                                                              "day_end_ms": bounds["end_ms"]})
+            return self._load(s, s3, copy, STAGING_EVENTS, attribution, rs.EVENTS_DEDUPE, params,
+                              nbytes=sum(o.size for o in objects), nfiles=len(objects))
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
-        """One COPY over the whole `song_data/` prefix, as the original did (every object under it is read)."""
+        return retry_serialization(lambda: self._stage_songs(source, objects, run_id))
+
+    def _stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
+        """One COPY of exactly the listed song files, through a manifest: a prefix COPY would also read any other
+        object under `song_data/` (a `.bak`, a partial upload) that the DuckDB path never reads."""
         s3 = _s3_source(source)
         params = {"target_table": STAGING_SONGS.name, "run_id": run_id, "copy_input": SONG_PREFIX,
                   "fallback_partition": None}
-        copy = rs.S3Copy(table=rs.landing_table(STAGING_SONGS), source_uri=s3.uri(SONG_PREFIX), json=rs.JSON_AUTO,
-                         iam_role_arn=self._role(), region=self.s3_region, max_errors=self.max_errors)
+        uri = self._write_manifest(s3, objects, "staging_songs/song_data")
+        copy = rs.S3Copy(table=rs.landing_table(STAGING_SONGS), source_uri=uri, json=rs.JSON_AUTO,
+                         iam_role_arn=self._role(), region=self.s3_region, manifest=True,
+                         max_errors=self._maxerror())
         with self.transaction() as s:
             self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
             return self._load(s, s3, copy, STAGING_SONGS, "input", rs.SONGS_DEDUPE, params,
@@ -233,7 +307,8 @@ class RedshiftWarehouse(Warehouse):
         """COPY, then the record rules, then replace the scope, all in the caller's transaction."""
         d = self.dialect
         s.execute(rs.create_temp_table(d, copy.table))
-        load_errors = self._copy(s, copy)
+        # A manifest without entries is an error to COPY; nothing to read loads nothing (and replaces the scope).
+        load_errors = self._copy(s, copy) if nfiles else []
         s.execute(rs.classify_sql(d, table, attribution, dedupe_on), params)
         s.execute(staging_sql.delete_scope_sql(d, table), params)
         s.execute(staging_sql.delete_rejected_sql(d, partitioned=table.partition_column is not None), params)
@@ -251,45 +326,56 @@ class RedshiftWarehouse(Warehouse):
         return LoadStats(files=nfiles, bytes=nbytes, read=landed + len(load_errors), loaded=loaded,
                          rejected=landed - loaded + len(load_errors), sample_rejects=sample)
 
+    def _maxerror(self) -> int:
+        """COPY fails once its rejects reach MAXERROR ("If the load returns the error_count number of errors or
+        greater, the load fails"), so tolerating max_errors rejects takes MAXERROR max_errors + 1."""
+        if not 0 <= self.max_errors < 100_000:
+            raise ValueError("max_errors must be between 0 and 99999 (COPY's MAXERROR is at most 100000)")
+        return self.max_errors + 1
+
     def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
         """The COPY itself: the one statement PostgreSQL cannot run, so the only thing tests replace."""
         s.execute(rs.copy_sql(copy))
 
     def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
-        """Run COPY and read back what it rejected."""
-        ((before,),) = s.fetchall(rs.LAST_COPY_ID_SQL)
+        """Run COPY and read back what it rejected.
+
+        Rejects are found by this session's id and the database's clock just before the COPY, not by
+        pg_last_copy_id(): that id is STL's `query`, which SYS views do not share, and Redshift does not keep it
+        when the COPY's transaction rolls back, which is exactly when the rejects explain the failure.
+        """
+        ((pid, since),) = s.fetchall(rs.copy_scope_sql(self.dialect))
+        scope = {"copy_session": pid, "copy_since": since}
         try:
             self._send_copy(s, copy)
         except redshift_connector.Error as exc:
-            errors = self._errors_after_failure(s, before)
+            errors = self._errors_after_failure(s, scope)
             if not errors:
                 raise
             detail = "; ".join(f"{e.uri} line {e.line_number}: {e.reason}" for e in errors[:3])
-            raise SourceDataError(f"COPY into {copy.table.name} stopped after more than {copy.max_errors} rejected "
-                                  f"records (MAXERROR; {len(errors)} reported), e.g. {detail}") from exc
-        return self._load_errors(s)
+            raise SourceDataError(f"COPY into {copy.table.name} stopped after more than {self.max_errors} rejected "
+                                  f"records (MAXERROR {copy.max_errors}; {len(errors)} reported), e.g. {detail}"
+                                  ) from exc
+        return self._load_errors(s, scope)
 
-    def _errors_after_failure(self, s: RedshiftSession, before: int) -> list[LoadError]:
+    def _errors_after_failure(self, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
         """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback.
 
-        Only a COPY that started loading gets a new id: one refused earlier (access denied, bad syntax) keeps the
-        previous COPY's id, whose rejects must not be reported as this one's.
+        A COPY refused before it loads anything (access denied, bad syntax) rejected no record: nothing is found
+        in its scope, and its own error is the one reported.
         """
         try:
             s.con.rollback()
-            ((after,),) = s.fetchall(rs.LAST_COPY_ID_SQL)
-            errors = self._load_errors(s) if after != before else []
+            errors = self._load_errors(s, scope)
             s.con.rollback()
             return errors
         except redshift_connector.Error:
             return []
 
-    def _load_errors(self, s: RedshiftSession) -> list[LoadError]:
-        view = self.load_errors_view
-        if view == "auto":
-            view = "sys_load_error_detail" if self.serverless_work_group else "stl_load_errors"
+    def _load_errors(self, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
+        view = self._view or self.load_errors_view  # settled when the connection opened
         return [LoadError(uri=u, line_number=int(n), column=c or "", code=int(code), reason=r, raw_line=raw)
-                for u, n, c, code, r, raw in s.fetchall(rs.load_errors_sql(view))]
+                for u, n, c, code, r, raw in s.fetchall(rs.load_errors_sql(view), scope)]
 
     @staticmethod
     def _reject_row(s3: S3Source, table: Table, e: LoadError, params: dict[str, Any]) -> dict[str, Any]:
@@ -308,24 +394,30 @@ class RedshiftWarehouse(Warehouse):
             raise ValueError("COPY needs iam_role_arn (REDSHIFT_IAM_ROLE_ARN): the role Redshift assumes to read S3")
         return self.iam_role_arn
 
-    @contextmanager
-    def _copy_input(self, s3: S3Source, objects: Sequence[SourceObject], name: str) -> Iterator[tuple[str, bool]]:
-        """One file is copied by its URI; several by a manifest written next to the data.
+    def _write_manifest(self, s3: S3Source, objects: Sequence[SourceObject], name: str) -> str:
+        """Every COPY reads a manifest of exact keys, even for one file: COPY takes a plain key as a prefix, so
+        `...-events.json` would also load a `...-events.json.bak` beside it.
 
-        The manifest's name is the window's, so a reload overwrites it and rejects credited to it keep their key;
-        it is left in place as a record of exactly what the last load of that window read.
+        The manifest's name is the window's, so a reload overwrites it; it is left in place as a record of exactly
+        what the last load of that window read. COPY's REGION applies to the manifest too, so a manifest bucket
+        other than the data's must be in the same region (checked here, before anything is loaded).
         """
-        if len(objects) == 1:
-            yield s3.uri(objects[0].key), False
-            return
+        uri = self.manifest_uri(s3, name)
+        bucket, key = _split(uri)
+        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
+        s3.s3.get_client().put_object(Bucket=bucket, Key=key, Body=body)
+        return uri
+
+    def manifest_uri(self, s3: S3Source, name: str) -> str:
+        """Where the manifest `name` goes, after checking its bucket's region against the data's."""
         if self.manifest_url:
             uri = f"{self.manifest_url.rstrip('/')}/{name}.manifest"
         else:
             uri = s3.uri(f"{self.manifest_prefix.strip('/')}/{name}.manifest")
-        bucket, key = _split(uri)
-        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
-        s3.s3.get_client().put_object(Bucket=bucket, Key=key, Body=body)
-        yield uri, True
+        bucket, data_bucket = _split(uri)[0], _split(s3.uri(""))[0]
+        if bucket != data_bucket:
+            same_region(s3.s3.get_client(), data_bucket, bucket)
+        return uri
 
 
 def from_env() -> RedshiftWarehouse:
@@ -339,7 +431,9 @@ def from_env() -> RedshiftWarehouse:
         "schema_name": env("REDSHIFT_SCHEMA") or "public",
         "s3_region": env("REDSHIFT_S3_REGION") or env("AWS_REGION") or None,
         "ssl": (env("REDSHIFT_SSL") or "true").lower() not in ("0", "false", "no"),
-        "timeout": int(env("REDSHIFT_TIMEOUT") or 30),
+        "timeout": _seconds("REDSHIFT_CONNECT_TIMEOUT", _seconds("REDSHIFT_TIMEOUT", 30)),
+        "statement_timeout": _seconds("REDSHIFT_STATEMENT_TIMEOUT", 0),
+        "load_errors_view": env("REDSHIFT_LOAD_ERRORS_VIEW") or "auto",
         "manifest_url": env("REDSHIFT_MANIFEST_URL") or None,
     }
     if env("REDSHIFT_PORT"):
@@ -351,8 +445,20 @@ def from_env() -> RedshiftWarehouse:
                                  cluster_identifier=env("REDSHIFT_CLUSTER_IDENTIFIER") or None,
                                  serverless_work_group=env("REDSHIFT_WORKGROUP") or None,
                                  region=env("REDSHIFT_REGION") or env("AWS_REGION") or None, **common)
+    # Password login to a Serverless workgroup: REDSHIFT_WORKGROUP (or its endpoint's host name) says Serverless.
     return RedshiftWarehouse(**{"host": EnvVar("REDSHIFT_HOST"), **common}, user=EnvVar("REDSHIFT_USER"),
-                             password=EnvVar("REDSHIFT_PASSWORD"))
+                             password=EnvVar("REDSHIFT_PASSWORD"),
+                             serverless_work_group=env("REDSHIFT_WORKGROUP") or None)
+
+
+def _seconds(name: str, default: int) -> int:
+    """A whole number of seconds from the environment; a value that is not one is named, not echoed."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number of seconds")
+    return int(value)
 
 
 def _s3_source(source: RawSource) -> S3Source:

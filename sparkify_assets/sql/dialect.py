@@ -37,6 +37,15 @@ class Dialect:
         # Redshift and PostgreSQL; keeps milliseconds (integer division would drop them).
         return f"(TIMESTAMP 'epoch' + ({expr}) / 1000.0 * INTERVAL '1 second')"
 
+    def clock_now(self) -> str:
+        """The current UTC time as a TIMESTAMP, when the statement runs (not when its transaction began); the
+        Redshift session runs in UTC (sql/redshift.session_settings_sql)."""
+        if self.name == "redshift":
+            return "GETDATE()"
+        if self.name == "postgres":
+            return "CAST(clock_timestamp() AS TIMESTAMP)"
+        return "CAST(now() AS TIMESTAMP)"
+
     def latest_per_key(self, source: str, key: str, columns: tuple[str, ...], order: tuple[str, ...],
                        where: str) -> str:
         """SELECT of `key` and `columns` from the row of `source` that sorts last by `order`, per key.

@@ -120,17 +120,53 @@ def manifest_json(uris: Sequence[str]) -> str:
 
 LOAD_ERROR_VIEWS = ("stl_load_errors", "sys_load_error_detail")
 LAST_COPY_ID_SQL = "SELECT pg_last_copy_id()"
+PROBE_STL_SQL = "SELECT 1 FROM stl_load_errors WHERE 1 = 0"
+
+
+def session_settings_sql(schema: str, statement_timeout_s: int) -> list[str]:
+    """Set on every connection: our schema, UTC (so the clock compared with the load-error views' UTC start times
+    is UTC too), and the statement timeout in milliseconds (0 = none). SET takes no bind parameters: the values
+    are a checked identifier and an int from our own settings."""
+    if not 0 <= statement_timeout_s <= 86_400 * 7:
+        raise ValueError("statement_timeout must be between 0 and 604800 seconds")
+    return [f"SET search_path TO {q(schema)}", "SET timezone TO 'UTC'",
+            f"SET statement_timeout TO {int(statement_timeout_s) * 1000}"]
+
+
+def copy_scope_sql(d: Dialect) -> str:
+    """This session's id and the clock, read just before a COPY: its rejects are the rows of this session that
+    started at or after that moment (one COPY at a time per session)."""
+    return f"SELECT pg_backend_pid(), {d.clock_now()}"
 
 
 def load_errors_sql(view: str) -> str:
-    """The last COPY's rejects in this session: (file URI, line, column, error code, reason, raw line)."""
+    """The rejects of the COPY in a scope (see copy_scope_sql): (file URI, line, column, error code, reason, raw).
+
+    stl_load_errors' `query` and sys_load_error_detail's `query_id` are different identifiers, and
+    pg_last_copy_id() returns the former; both views have the session and the load's start time (UTC).
+    """
     if view == "stl_load_errors":  # provisioned clusters
         return ("SELECT TRIM(filename), line_number, TRIM(colname), err_code, TRIM(err_reason), TRIM(raw_line)\n"
-                "FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY 1, 2")
-    if view == "sys_load_error_detail":  # Redshift Serverless (no STL views there); it keeps no raw line
+                "FROM stl_load_errors WHERE session = %(copy_session)s AND starttime >= %(copy_since)s "
+                "ORDER BY 1, 2")
+    if view == "sys_load_error_detail":  # Serverless (no STL views there) and provisioned; it keeps no raw line
         return ("SELECT TRIM(file_name), line_number, TRIM(column_name), error_code, TRIM(error_message), NULL\n"
-                "FROM sys_load_error_detail WHERE query_id = pg_last_copy_id() ORDER BY 1, 2")
+                "FROM sys_load_error_detail WHERE session_id = %(copy_session)s AND start_time >= %(copy_since)s "
+                "ORDER BY 1, 2")
     raise ValueError(f"load error view must be one of {LOAD_ERROR_VIEWS}")
+
+
+# -- concurrent loads ----------------------------------------------------------------------------------------
+
+def existing_tables_sql() -> str:
+    return "SELECT CAST(tablename AS VARCHAR(128)) FROM pg_tables WHERE schemaname = current_schema()"
+
+
+def lock_sql(tables: Sequence[str]) -> str:
+    """LOCK, the first statement of a writing transaction: Redshift's documented remedy for serializable isolation
+    errors (1023), and under snapshot isolation what keeps two loads of one day from both committing. Always in
+    name order, so two transactions never wait on each other in a cycle."""
+    return "LOCK " + ", ".join(q(t) for t in sorted(set(tables)))
 
 
 def insert_rejected_sql(d: Dialect) -> str:

@@ -1,12 +1,14 @@
 """Redshift's COPY from S3, done for PostgreSQL in tests: the one statement of the Redshift path PostgreSQL lacks.
 
 `EmulatedCopyWarehouse` is the real `RedshiftWarehouse` with only `_send_copy` replaced: instead of sending
-`COPY ... FROM 's3://...'` it reads what that COPY would read (the file, the prefix, or the manifest's files,
-and the JSONPaths file) from the S3 server the test runs (moto), types every field the way COPY's JSON loader
-does, inserts the rows into the landing table, and records the rows COPY would reject in a table shaped like
-Redshift's `stl_load_errors`, behind a `pg_last_copy_id()` function. The resource then reads those rejects back
-with its own Redshift SQL, after the COPY or after its failure. Every statement it generates is logged
-to `copy_log`, so tests can see them.
+`COPY ... FROM 's3://...'` it reads what that COPY would read (every object under a plain key or prefix, as COPY
+does, or exactly the manifest's files, and the JSONPaths file) from the S3 server the test runs (moto), types
+every field the way COPY's JSON loader does, inserts the rows into the landing table, and records the rows COPY
+would reject in views shaped like Redshift's `stl_load_errors` (provisioned only) and `sys_load_error_detail`
+(its `query_id` numbered apart, as on Redshift), each carrying the session and start time; `pg_last_copy_id()`
+is kept in the COPY's transaction (a rollback loses it, as documented). It fails at MAXERROR rejects, not after
+them. The resource then reads the rejects back with its own Redshift SQL, after the COPY or after its failure.
+Every statement it generates is logged to `copy_log`, so tests can see them.
 
 Typing rules follow Redshift's documentation for JSON COPY: JSON null or a missing field loads NULL; an empty
 string loads NULL into a non-character column; a character value longer than the column's bytes is an error
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import redshift_connector
@@ -28,9 +30,28 @@ from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import column_list, q
 from sparkify_assets.tables import Column
 
+# Redshift's load-error views are logs, outside every transaction's snapshot: a session at SERIALIZABLE sees its
+# COPY's rejects at once, and they survive the COPY's rollback. PostgreSQL tables cannot be both, so each view is
+# the UNION of a log written on a side connection (survives rollback; invisible to an older snapshot) and the same
+# rows written in the COPY's own transaction (visible to it at once; gone on rollback). UNION removes the copy.
+STL_DDL = (  # provisioned clusters only; the columns the load path reads
+    "CREATE TABLE IF NOT EXISTS _stl_load_errors_log (query INTEGER, session INTEGER, starttime TIMESTAMP, "
+    "filename CHAR(256), line_number BIGINT, colname CHAR(127), err_code INTEGER, err_reason CHAR(100), "
+    "raw_line CHAR(1024))",
+    "CREATE TABLE IF NOT EXISTS _stl_load_errors_tx (LIKE _stl_load_errors_log)",
+    "CREATE OR REPLACE VIEW stl_load_errors AS SELECT * FROM _stl_load_errors_log UNION "
+    "SELECT * FROM _stl_load_errors_tx",
+)
+SYS_DDL = (  # provisioned and Serverless; its query_id is not STL's query (nor pg_last_copy_id()): its own sequence
+    "CREATE TABLE IF NOT EXISTS _sys_load_error_detail_log (query_id BIGINT, session_id INTEGER, "
+    "start_time TIMESTAMP, file_name CHAR(256), line_number BIGINT, column_name CHAR(127), error_code INTEGER, "
+    "error_message CHAR(512))",
+    "CREATE TABLE IF NOT EXISTS _sys_load_error_detail_tx (LIKE _sys_load_error_detail_log)",
+    "CREATE OR REPLACE VIEW sys_load_error_detail AS SELECT * FROM _sys_load_error_detail_log UNION "
+    "SELECT * FROM _sys_load_error_detail_tx",
+    "CREATE SEQUENCE IF NOT EXISTS sys_query_ids START 900001",
+)
 EMULATION_DDL = (
-    "CREATE TABLE IF NOT EXISTS stl_load_errors (query INTEGER, filename CHAR(256), line_number BIGINT, "
-    "colname CHAR(127), err_code INTEGER, err_reason CHAR(100), raw_line CHAR(1024))",
     "CREATE SEQUENCE IF NOT EXISTS copy_ids",
     "CREATE TABLE IF NOT EXISTS copy_log (id INTEGER, statement VARCHAR(65535), inputs VARCHAR(1000000))",
     "CREATE TABLE IF NOT EXISTS copy_state (pid INTEGER PRIMARY KEY, last_copy_id INTEGER)",
@@ -47,10 +68,19 @@ class CopyRejected(Exception):
         self.column, self.code, self.reason = column, code, reason
 
 
-def install(cursor: redshift_connector.Cursor) -> None:
-    """The Redshift system objects the load path reads, in the current schema."""
-    for ddl in EMULATION_DDL:
+Flavour = Literal["provisioned", "serverless"]
+
+
+def install(cursor: redshift_connector.Cursor, flavour: Flavour = "provisioned") -> None:
+    """The Redshift system objects the load path reads, in the current schema: Serverless has no STL views."""
+    for ddl in (*EMULATION_DDL, *SYS_DDL, *(STL_DDL if flavour == "provisioned" else ())):
         cursor.execute(ddl)
+
+
+def copy_fails(rejected: int, maxerror: int) -> bool:
+    """"If the load returns the error_count number of errors or greater, the load fails" (MAXERROR; 0 and 1 both
+    fail at the first error)."""
+    return rejected > 0 and rejected >= maxerror
 
 
 def _typed(col: Column, value: Any) -> Any:
@@ -128,13 +158,13 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
                 f"S3ServiceException:The specified key does not exist.,Status 404 ({uri})") from None
 
     def _inputs(self, copy: rs.S3Copy) -> list[str]:
+        """A manifest's entries; otherwise every object whose key starts with the URI's, as COPY reads a plain
+        key as a prefix (`...-events.json` also reads `...-events.json.bak`)."""
         if copy.manifest:
             return [e["url"] for e in json.loads(self._read(copy.source_uri))["entries"]]
-        if copy.source_uri.endswith("/"):
-            bucket, _, prefix = copy.source_uri.removeprefix("s3://").partition("/")
-            pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            return [f"s3://{bucket}/{o['Key']}" for p in pages for o in p.get("Contents", [])]
-        return [copy.source_uri]
+        bucket, _, prefix = copy.source_uri.removeprefix("s3://").partition("/")
+        pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [f"s3://{bucket}/{o['Key']}" for p in pages for o in p.get("Contents", [])]
 
     def _fields(self, copy: rs.S3Copy) -> list[str]:
         if copy.json == rs.JSON_AUTO:  # 'auto': JSON keys match column names
@@ -146,7 +176,8 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
 
     def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
         statement = rs.copy_sql(copy)  # exactly what Redshift would be sent; logged for the tests
-        ((copy_id,),) = s.fetchall("SELECT CAST(nextval('copy_ids') AS INTEGER)")
+        ((copy_id, pid, started),) = s.fetchall("SELECT CAST(nextval('copy_ids') AS INTEGER), pg_backend_pid(), "
+                                                "CAST(clock_timestamp() AS TIMESTAMP)")
         inputs = self._inputs(copy)
         s.execute("INSERT INTO copy_log (id, statement, inputs) VALUES (%(id)s, %(statement)s, %(inputs)s)",
                   {"id": copy_id, "statement": statement, "inputs": json.dumps(inputs)})
@@ -163,9 +194,13 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
                     lookup = value if copy.json != rs.JSON_AUTO else {k.lower(): v for k, v in value.items()}
                     rows.append(tuple(_typed(c, lookup.get(f)) for c, f in zip(cols, fields, strict=True)))
                 except CopyRejected as exc:
-                    errors.append((copy_id, uri, line, exc.column, exc.code, exc.reason[:100], raw[:1024]))
-        self._log_outside_transaction(s, copy_id, errors)
-        if len(errors) > copy.max_errors:
+                    errors.append((uri, line, exc.column, exc.code, exc.reason, raw))
+        self._log_errors(s, copy_id, pid, started, errors)
+        # pg_last_copy_id(): "If the COPY transaction is rolled back, the COPY ID is not updated" (so it is written
+        # in the COPY's own transaction here).
+        s.execute("INSERT INTO copy_state VALUES (%(pid)s, %(id)s) ON CONFLICT (pid) DO UPDATE "
+                  "SET last_copy_id = EXCLUDED.last_copy_id", {"pid": pid, "id": copy_id})
+        if copy_fails(len(errors), copy.max_errors):
             raise redshift_connector.ProgrammingError(
                 f"Load into table '{copy.table.name}' failed. Check 'stl_load_errors' system table for details.")
         if rows:
@@ -180,18 +215,27 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
             s.cursor.execute(f"INSERT INTO {q(copy.table.name)} ({column_list(copy.table.column_names)}) "
                              f"VALUES {values}", [v for row in chunk for v in row])
 
-    def _log_outside_transaction(self, s: RedshiftSession, copy_id: int, errors: list[tuple[Any, ...]]) -> None:
-        """Redshift writes stl_load_errors and the last COPY id whatever happens to the load's transaction (so a
-        COPY that fails can be explained after the rollback): written here on a second, autocommit connection."""
-        ((pid,),) = s.fetchall("SELECT pg_backend_pid()")
+    def _log_errors(self, s: RedshiftSession, copy_id: int, pid: int, started: Any,
+                    errors: list[tuple[Any, ...]]) -> None:
+        """Each load-error view this flavour has gets the rejects twice (see STL_DDL): on a second, autocommit
+        connection, and in the COPY's own transaction."""
+        if not errors:
+            return
+        ((has_stl, query_id),) = s.fetchall("SELECT to_regclass('stl_load_errors') IS NOT NULL, "
+                                            "nextval('sys_query_ids')")
+        rows = {"_sys_load_error_detail": [(query_id, pid, started, u, n, c, code, r[:512])
+                                           for u, n, c, code, r, _ in errors]}
+        if has_stl:
+            rows["_stl_load_errors"] = [(copy_id, pid, started, u, n, c, code, r[:100], raw[:1024])
+                                        for u, n, c, code, r, raw in errors]
         con = redshift_connector.connect(**self._connect_kwargs())
         try:
             con.autocommit = True
             cursor = con.cursor()
             cursor.execute(f"SET search_path TO {q(self.schema_name)}")
-            if errors:
-                cursor.executemany("INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s)", errors)
-            cursor.execute("INSERT INTO copy_state VALUES (%s, %s) ON CONFLICT (pid) DO UPDATE "
-                           "SET last_copy_id = EXCLUDED.last_copy_id", (pid, copy_id))
+            for table, values in rows.items():
+                marks = ", ".join(["%s"] * len(values[0]))
+                cursor.executemany(f"INSERT INTO {table}_log VALUES ({marks})", values)
+                s.cursor.executemany(f"INSERT INTO {table}_tx VALUES ({marks})", values)
         finally:
             con.close()
