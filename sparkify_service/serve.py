@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from sparkify_service.local_postgres import running_local_postgres
-from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line
+from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line, take_over
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCE_FILE = ROOT / "dagster_service.yaml"
 LOCATION = "sparkify_assets"
 HOST = "127.0.0.1"
+SUPERVISOR_RECORD = "supervisor.json"  # in DAGSTER_HOME: which supervisor runs it, for the next start
 START_LIMIT_S = 300.0  # guards against a hang only: a busy 2-core machine loads the code in 5-60 s
 
 
@@ -34,13 +35,19 @@ def main() -> int:
     port = int(os.environ.get("SPARKIFY_PORT") or 3000)
     supervisor = Supervisor(log_line)
     supervisor.install_signal_handlers()
+    url = os.environ.get("DAGSTER_POSTGRES_URL")
+    data = None if url else Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
+    pgdata = data / "pgdata" if data else None
+    record = home / SUPERVISOR_RECORD
     try:
         with ExitStack() as stack:
-            url = os.environ.get("DAGSTER_POSTGRES_URL")
+            take_over(record, pgdata, supervisor.marker, log_line)  # after a hard kill: nothing left, no second one
+            stack.callback(record.unlink, missing_ok=True)
+            supervisor.guard(pgdata)
+            stack.callback(supervisor.release_guard)  # last out: the watchdog stands down once all is stopped
             if url:
                 log_line(f"instance storage: PostgreSQL at {describe(url)}")
             else:
-                data = Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
                 url = stack.enter_context(running_local_postgres(data, log_line))
             stack.callback(supervisor.stop_all)  # first out: the Dagster processes stop before PostgreSQL does
             start_service(supervisor, home, port, url)
