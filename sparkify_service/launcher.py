@@ -10,8 +10,8 @@ a shell gets the same tags from the process executing it (sparkify_service/stora
 way; a run whose process cannot be looked up from here is never failed for that.
 
 Cancelling stops the worker's whole process group: SIGTERM (Dagster's worker treats it as an interrupt and marks
-the run canceled), then SIGKILL after CANCEL_GRACE_S. A run is marked canceled here only once its group is gone,
-so its pool slot is never handed on while a stuck worker may still write.
+the run canceled), then SIGKILL after CANCEL_GRACE_S (SPARKIFY_CANCEL_GRACE_SECONDS). A run is marked canceled
+here only once its group is gone, so its pool slot is never handed on while a stuck worker may still write.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_STA
 
 __all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]
 
+CANCEL_GRACE_ENV = "SPARKIFY_CANCEL_GRACE_SECONDS"
 CANCEL_GRACE_S = 30.0  # well under run_monitoring's cancel_timeout_seconds (180), which marks without killing
 GONE_LIMIT_S = 30.0  # after SIGKILL: a process in uninterruptible sleep can take a moment to go
 POLL_S = 0.2
@@ -112,9 +113,10 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
     def _stop_worker(self, run_id: str, pid: int, group: bool) -> None:
         """Escalate to SIGKILL of the group if it outlives the grace period; then make the run's end official."""
         run = check.not_none(self._instance.get_run_by_id(run_id))
-        if not _wait_gone(run, pid, group, CANCEL_GRACE_S):
+        grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
+        if not _wait_gone(run, pid, group, grace):
             self._instance.report_engine_event(
-                f"run worker (pid {pid}) still running {CANCEL_GRACE_S:.0f}s after SIGTERM: killing its process "
+                f"run worker (pid {pid}) still running {grace:.0f}s after SIGTERM: killing its process "
                 "group (SIGKILL)", run)
             _signal(pid, group, signal.SIGKILL)
             if not _wait_gone(run, pid, group, GONE_LIMIT_S):
