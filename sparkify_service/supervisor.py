@@ -153,32 +153,35 @@ def take_over(record: Path, pgdata: Path | None, marker: str, log: Callable[[str
     if previous:
         if is_same_process(int(previous["pid"]), str(previous["start"])):
             raise SystemExit(f"sparkify serve: already running (pid {previous['pid']}) for {record.parent}")
-        log(f"the previous supervisor (pid {previous['pid']}) did not stop cleanly: stopping what it left")
-        sweep(str(previous["marker"]), Path(previous["pgdata"]) if previous.get("pgdata") else None, log)
+        pgdata_before = Path(previous["pgdata"]) if previous.get("pgdata") else None
+        if sweep(str(previous["marker"]), pgdata_before, log):
+            log(f"the previous supervisor (pid {previous['pid']}) died without stopping the service: stopped what "
+                "it left")
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"pid": os.getpid(), "start": start_identity(os.getpid()), "marker": marker,
                                   "pgdata": str(pgdata) if pgdata else None}))
 
 
-def sweep(marker: str, pgdata: Path | None, log: Callable[[str], None]) -> None:
-    """Stop what a supervisor that died left running: its marked processes, then its local PostgreSQL."""
+def sweep(marker: str, pgdata: Path | None, log: Callable[[str], None]) -> bool:
+    """Stop what a supervisor that died left running: its marked processes, then its local PostgreSQL. Whether
+    there was anything to stop."""
     leftovers = _marked_processes(marker)
     for pid in leftovers:
         log(f"stopping leftover process {pid}")
     _stop_pids(leftovers, SWEEP_GRACE_S)
-    if pgdata is not None:
-        stop_postgres(pgdata, log)
+    stopped_postgres = pgdata is not None and stop_postgres(pgdata, log)
+    return bool(leftovers) or stopped_postgres
 
 
-def stop_postgres(pgdata: Path, log: Callable[[str], None]) -> None:
+def stop_postgres(pgdata: Path, log: Callable[[str], None]) -> bool:
     """Stop the server whose lock file is in `pgdata`, if it still runs (its pid checked against its command)."""
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
-        return
+        return False
     if str(pgdata).encode() not in cmdline or not _alive(pid):
-        return  # a stale lock file: PostgreSQL itself takes over a lock whose process is gone
+        return False  # a stale lock file: PostgreSQL itself takes over a lock whose process is gone
     log(f"stopping leftover PostgreSQL (pid {pid})")
     for sig, wait in PG_STOP_STEPS:
         try:
@@ -187,12 +190,13 @@ def stop_postgres(pgdata: Path, log: Callable[[str], None]) -> None:
             else:
                 os.kill(pid, sig)
         except ProcessLookupError:
-            return
+            return True
         deadline = time.monotonic() + wait
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(POLL_S)
         if not _alive(pid):
-            return
+            return True
+    return True
 
 
 def _stop_group(child: Child, log: Callable[[str], None]) -> None:
