@@ -151,7 +151,7 @@ def take_over(record: Path, pgdata: Path | None, marker: str, log: Callable[[str
     except (OSError, ValueError):
         previous = None
     if previous:
-        if is_same_process(int(previous["pid"]), str(previous["start"])):
+        if previous.get("start") and is_same_process(int(previous["pid"]), str(previous["start"])):
             raise SystemExit(f"sparkify serve: already running (pid {previous['pid']}) for {record.parent}")
         pgdata_before = Path(previous["pgdata"]) if previous.get("pgdata") else None
         if sweep(str(previous["marker"]), pgdata_before, log):
