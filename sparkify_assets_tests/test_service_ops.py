@@ -5,13 +5,13 @@ items 2-4). One test walks the phases, because each starts from the state the pr
    needs, and ignores SIGTERM); `dagster asset materialize --partition-range` from a shell, through
    `python -m sparkify_service.shell`, waits for the pool instead of meeting the run on the file's lock; a run
    queued meanwhile waits behind the shell run. Run monitoring, polling every 2 s, checks the shell run and never
-   fails it.
+   fails it. A shell run that fails for real (a day without its log file) then alerts exactly once.
 2. The holder is cancelled: its worker, deaf to SIGTERM, is killed with its group after the grace period, and the
    run is marked canceled, releasing the pool to the shell run, only once the worker is gone.
 3. The supervisor SIGKILLed: its watchdog stops every process of the service, PostgreSQL last and cleanly, well
    within a minute; `make serve` starts again and refuses to start twice. (The next start's own sweep, for a
    watchdog killed too, is test_service_parts'.)
-Every run costs a worker start (20-60 s on a busy 2-core machine), so: three runs, two service starts.
+Every run costs a worker start (20-60 s on a busy 2-core machine), so: four runs, two service starts.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from sparkify_assets_tests.support.service import Service, poll, processes_of, running_service
+from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
 from sparkify_assets_tests.support.webserver import LAUNCH_RUN, REPOSITORY_QUERY, free_port
 from sparkify_assets_tests.test_automation_local import copy_sample
 from sparkify_service.shell import service_env
@@ -40,8 +41,16 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS = [date(2018, 11, 1), date(2018, 11, 2), date(2018, 11, 3)]
+MISSING_DAY = date(2018, 11, 4)  # a partition whose log file is not there: a shell run of it fails for real
 LIMIT_S = 300.0  # every limit below only guards against a hang
 SWEPT_WITHIN_S = 60.0  # the requirement: nothing of the service left a minute after the supervisor's death
+
+ALERT_TICKS = """
+query($s: SensorSelector!) {
+  sensorOrError(sensorSelector: $s) { ... on Sensor { sensorState { ticks(limit: 20) { status timestamp } } } }
+}"""
+ALERT_SENSOR = {"repositoryLocationName": "sparkify_assets", "repositoryName": "__repository__",
+                "sensorName": "alert_on_run_failure"}
 
 TERMINATE = """
 mutation($id: String!) { terminateRun(runId: $id) { __typename ... on PythonError { message } } }"""
@@ -64,6 +73,11 @@ def started_worker(instance: DagsterInstance, run_id: str) -> int | None:
     if run.status == DagsterRunStatus.STARTED and WORKER_START_TAG in run.tags:
         return int(run.tags[WORKER_PID_TAG])
     return None
+
+
+def alert_ticks_since(service: Service, since: float) -> int:
+    ticks = service.graphql(ALERT_TICKS, {"s": ALERT_SENSOR})["sensorOrError"]["sensorState"]["ticks"]
+    return sum(t["timestamp"] > since and t["status"] != "STARTED" for t in ticks)
 
 
 def alive(pid: int) -> bool:
@@ -97,15 +111,22 @@ def pg_data() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
 def test_shell_runs_cancel_and_a_killed_supervisor(real_sample: Path, tmp_path: Path, pg_data: Path,
-                                                   monkeypatch) -> None:  # noqa: ANN001
+                                                   receiver: Receiver, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.delenv("DAGSTER_POSTGRES_URL", raising=False)  # make serve's own PostgreSQL
     data = copy_sample(real_sample, tmp_path / "data", DAYS)
     home, port = tmp_path / "dagster_home", free_port()
     env = {"DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": "",  # unset: make serve starts its own PostgreSQL
            "SPARKIFY_SERVICE_DATA": str(pg_data), "SPARKIFY_PORT": str(port),
            "SPARKIFY_DATA_URL": str(data), "SPARKIFY_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-           "SPARKIFY_END_DATE": DAYS[-1].isoformat(), "SPARKIFY_WAREHOUSE": "duckdb", "SPARKIFY_SENSOR": "off",
+           "SPARKIFY_END_DATE": MISSING_DAY.isoformat(), "SPARKIFY_WAREHOUSE": "duckdb", "SPARKIFY_SENSOR": "off",
+           "SPARKIFY_ALERT_WEBHOOK_URL": f"{receiver.url}/hooks/ops", "SPARKIFY_ALERT_INTERVAL_SECONDS": "2",
            "SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS": "2", "SPARKIFY_CANCEL_GRACE_SECONDS": "5"}
 
     with running_service(env, home, port, tmp_path / "service-1.log") as service:
@@ -183,6 +204,19 @@ def test_shell_runs_cancel_and_a_killed_supervisor(real_sample: Path, tmp_path: 
             assert set(instance.get_materialized_partitions(AssetKey("staging_events"))) == {
                 d.isoformat() for d in DAYS}
             assert password not in shell_log.read_text() and password not in log
+
+            # A shell run's real failure alerts once, like any other run's.
+            failing = [*command[:-4], "--select", "staging_events", "--partition", MISSING_DAY.isoformat()]
+            assert subprocess.run(failing, env=shell_env, cwd=ROOT, capture_output=True,
+                                  timeout=LIMIT_S).returncode != 0
+            (failed,) = instance.get_runs(RunsFilter(tags={SHELL_RUN_TAG: "true"},
+                                                     statuses=[DagsterRunStatus.FAILURE]))
+            receiver.wait_for(lambda ms: any(m["run_id"] == failed.run_id for m in ms), "the shell run's alert",
+                              LIMIT_S)
+            alerted = time.time()
+            poll(lambda: alert_ticks_since(service, alerted) >= 2, "two more alert ticks", LIMIT_S, service)
+            assert [m["kind"] for m in receiver.received() if m["run_id"] == failed.run_id] == ["run_failed"]
+            assert [m["run_id"] for m in receiver.received() if m["kind"] == "run_failed"] == [failed.run_id]
 
         # 3. The supervisor SIGKILLed: its watchdog stops everything within a minute, PostgreSQL cleanly.
         assert len(daemons_of(home)) == 1
