@@ -80,6 +80,8 @@ class Supervisor:
             return
         try:
             os.write(self._lifeline, b"done")
+        except OSError:  # the watchdog is gone already (killed): nothing to tell
+            pass
         finally:
             os.close(self._lifeline)
             self._lifeline = None
