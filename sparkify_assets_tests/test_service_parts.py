@@ -3,6 +3,7 @@ supervisor on real processes, the local PostgreSQL it starts when DAGSTER_POSTGR
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -25,7 +26,7 @@ from sparkify_service.launcher import LocalProcessRunLauncher
 from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
 from sparkify_service.serve import instance_config
 from sparkify_service.storage import with_installed_driver
-from sparkify_service.supervisor import MARKER_ENV, ChildDied, Supervisor
+from sparkify_service.supervisor import MARKER_ENV, ChildDied, Supervisor, take_over
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 # A child that starts a grandchild in a session of its own (as the daemon starts run workers), then sleeps.
@@ -153,3 +154,31 @@ def test_as_root_postgres_runs_from_a_readable_copy_when_its_account_cannot_reac
             info = program.stat()
             assert (info.st_uid, stat.S_IMODE(info.st_mode), stat.S_IMODE(copy.stat().st_mode)) == (0, 0o755, 0o755)
     assert {p: p.lstat().st_mode for p in before} == before
+
+
+def test_a_start_refuses_beside_a_live_supervisor_and_sweeps_up_after_a_dead_one(tmp_path: Path) -> None:
+    """What `make serve` does first (supervisor.take_over): the record names the last supervisor of DAGSTER_HOME."""
+    record = tmp_path / "supervisor.json"
+    lines: list[str] = []
+    take_over(record, None, "m-live", lines.append)  # this process plays a live supervisor
+    with pytest.raises(SystemExit, match=rf"already running \(pid {os.getpid()}\)"):
+        take_over(record, None, "m-next", lines.append)
+
+    # A supervisor killed with its watchdog: a marked child of it lives on, and the next start stops it.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = subprocess.Popen(SLEEPER, env={**os.environ, MARKER_ENV: "m-dead"}, start_new_session=True)
+    try:
+        record.write_text(json.dumps({"pid": dead.pid, "start": "gone", "marker": "m-dead", "pgdata": None}))
+        take_over(record, None, "m-new", lines.append)
+        assert orphan.wait(60) == -15  # SIGTERM, within the sweep's grace period
+        assert any(f"stopping leftover process {orphan.pid}" in line for line in lines), lines
+        assert any("died without stopping the service" in line for line in lines), lines
+        assert json.loads(record.read_text())["marker"] == "m-new"
+        lines.clear()
+        record.write_text(json.dumps({"pid": dead.pid, "start": "gone", "marker": "m-dead", "pgdata": None}))
+        take_over(record, None, "m-newer", lines.append)
+        assert lines == []  # nothing left: nothing said
+    finally:
+        orphan.kill()
+        orphan.wait()

@@ -5,7 +5,13 @@ that identifies it: when the worker and the code server die together (a host res
 kill of the process tree) nobody reports the run, and it stays STARTED until `max_runtime_seconds`. This launcher
 starts the worker itself (`dagster api execute_run`, the command Dagster's Docker and Kubernetes launchers run),
 in its own session, so it outlives restarts of the daemon and the code server, and records its pid and host in
-the run's tags; run monitoring then asks `check_run_worker_health`, which looks the process up.
+the run's tags; run monitoring then asks `check_run_worker_health`, which looks the process up. A run started from
+a shell gets the same tags from the process executing it (sparkify_service/storage.py), so it is checked the same
+way; a run whose process cannot be looked up from here is never failed for that.
+
+Cancelling stops the worker's whole process group: SIGTERM (Dagster's worker treats it as an interrupt and marks
+the run canceled), then SIGKILL after CANCEL_GRACE_S (SPARKIFY_CANCEL_GRACE_SECONDS). A run is marked canceled
+here only once its group is gone, so its pool slot is never handed on while a stuck worker may still write.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from dagster import _check as check
@@ -24,8 +31,14 @@ from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._grpc.types import ExecuteRunArgs
 
-WORKER_PID_TAG = "sparkify/worker_pid"
-WORKER_HOST_TAG = "sparkify/worker_host"
+from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_START_TAG, is_same_process
+
+__all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]
+
+CANCEL_GRACE_ENV = "SPARKIFY_CANCEL_GRACE_SECONDS"
+CANCEL_GRACE_S = 30.0  # well under run_monitoring's cancel_timeout_seconds (180), which marks without killing
+GONE_LIMIT_S = 30.0  # after SIGKILL: a process in uninterruptible sleep can take a moment to go
+POLL_S = 0.2
 
 
 class LocalProcessRunLauncher(DefaultRunLauncher):
@@ -61,13 +74,12 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         pid, host = run.tags.get(WORKER_PID_TAG), run.tags.get(WORKER_HOST_TAG)
-        if pid is None:
-            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "the run has no worker pid tag: it was not started "
-                                        "by this launcher")
+        if pid is None:  # its process never said which it is (an instance file without our storage)
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "the run's process is unknown: not checked")
         if host != socket.gethostname():
-            return CheckRunHealthResult(WorkerStatus.UNKNOWN, f"the run worker (pid {pid}) ran on host {host}, "
-                                        f"this is {socket.gethostname()}: its process cannot be checked from here")
-        if _is_worker_of(int(pid), run.run_id):
+            return CheckRunHealthResult(WorkerStatus.RUNNING, f"the run's process (pid {pid}) runs on host {host}, "
+                                        f"this is {socket.gethostname()}: not checked from here", run_worker_id=pid)
+        if _is_worker_of(run, int(pid)):
             return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=pid)
         return CheckRunHealthResult(WorkerStatus.FAILED, _death_message(pid, host, self._exit_code(run.run_id)),
                                     run_worker_id=pid)
@@ -83,27 +95,91 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
         return self._exit_codes.get(run_id, worker.returncode if worker is not None else None)
 
     def terminate(self, run_id: str) -> bool:
-        """Ask the worker to stop (SIGTERM, which Dagster's worker handles as an interrupt)."""
+        """SIGTERM to the worker's process group now, SIGKILL after CANCEL_GRACE_S; marked canceled once gone."""
         run = self._instance.get_run_by_id(run_id) if self.has_instance else None
         if run is None or run.is_finished or WORKER_PID_TAG not in run.tags:
             return False
         pid = int(run.tags[WORKER_PID_TAG])
-        if run.tags.get(WORKER_HOST_TAG) != socket.gethostname() or not _is_worker_of(pid, run_id):
+        if run.tags.get(WORKER_HOST_TAG) != socket.gethostname() or not _is_worker_of(run, pid):
             return False
+        group = _leads_group(pid)
         self._instance.report_run_canceling(run)
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
+        if not _signal(pid, group, signal.SIGTERM):
             return False
+        threading.Thread(target=self._stop_worker, args=(run_id, pid, group), daemon=True,
+                         name=f"cancel-{run_id[:8]}").start()
         return True
 
+    def _stop_worker(self, run_id: str, pid: int, group: bool) -> None:
+        """Escalate to SIGKILL of the group if it outlives the grace period; then make the run's end official."""
+        run = check.not_none(self._instance.get_run_by_id(run_id))
+        grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
+        if not _wait_gone(run, pid, group, grace):
+            self._instance.report_engine_event(
+                f"run worker (pid {pid}) still running {grace:.0f}s after SIGTERM: killing its process "
+                "group (SIGKILL)", run)
+            _signal(pid, group, signal.SIGKILL)
+            if not _wait_gone(run, pid, group, GONE_LIMIT_S):
+                self._instance.report_engine_event(
+                    f"run worker (pid {pid}) still present {GONE_LIMIT_S:.0f}s after SIGKILL; run monitoring will "
+                    "time the cancel out", run)
+                return
+        latest = self._instance.get_run_by_id(run_id)
+        if latest is not None and not latest.is_finished:  # a worker killed before it could record the end
+            self._instance.report_run_canceled(latest, f"run worker (pid {pid}) stopped: run canceled")
 
-def _is_worker_of(pid: int, run_id: str) -> bool:
+
+def _signal(pid: int, group: bool, sig: signal.Signals) -> bool:
+    """Signal the worker's process group when it leads one (the workers we start lead their own session), else
+    the process alone (a shell run's process belongs to the shell's job); False when there is nothing left."""
+    try:
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _leads_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (non-zombie) process remains in the process group `pgid` (none if it never was one)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _wait_gone(run: DagsterRun, pid: int, group: bool, limit_s: float) -> bool:
+    """Until the worker and every process of its group are gone (True), or `limit_s` passed (False)."""
+    deadline = time.monotonic() + limit_s
+    while _is_worker_of(run, pid) or (group and _group_alive(pid)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
+
+
+def _is_worker_of(run: DagsterRun, pid: int) -> bool:
     """Whether `pid` is alive and is this run's worker (not a later process that reused the pid, not a zombie)."""
-    cmdline = Path(f"/proc/{pid}/cmdline")
+    identity = run.tags.get(WORKER_START_TAG)
+    if identity is not None:
+        return is_same_process(pid, identity)
+    cmdline = Path(f"/proc/{pid}/cmdline")  # launched, not yet started: `execute_run` names the run
     if sys.platform.startswith("linux"):
         try:
-            return run_id.encode() in cmdline.read_bytes()  # a zombie's cmdline is empty
+            return run.run_id.encode() in cmdline.read_bytes()  # a zombie's cmdline is empty
         except OSError:
             return False
     try:

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from sparkify_service import pg_url
-from sparkify_service.local_postgres import running_local_postgres
-from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line
+from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
+from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line, take_over
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCE_FILE = ROOT / "dagster_service.yaml"
@@ -29,6 +29,7 @@ HOST = "127.0.0.1"
 # Everything the service and its run workers (who inherit it) create - the instance folder, compute logs, warehouse
 # files - is readable by its owner only.
 OWNER_ONLY_UMASK = 0o077
+SUPERVISOR_RECORD = "supervisor.json"  # in DAGSTER_HOME: which supervisor runs it, for the next start
 START_LIMIT_S = 300.0  # guards against a hang only: a busy 2-core machine loads the code in 5-60 s
 
 
@@ -38,13 +39,19 @@ def main() -> int:
     port = int(os.environ.get("SPARKIFY_PORT") or 3000)
     supervisor = Supervisor(log_line)
     supervisor.install_signal_handlers()
+    url = os.environ.get(pg_url.VARIABLE)
+    data = None if url else Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
+    pgdata = pgdata_dir(data) if data else None
+    record = home / SUPERVISOR_RECORD
     try:
         with ExitStack() as stack:
-            url = os.environ.get(pg_url.VARIABLE)
+            take_over(record, pgdata, supervisor.marker, log_line)  # after a hard kill: nothing left, no second one
+            stack.callback(record.unlink, missing_ok=True)
+            supervisor.guard(pgdata)
+            stack.callback(supervisor.release_guard)  # last out: the watchdog stands down once all is stopped
             if url:
                 url = postgres_url(url)
             else:
-                data = Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
                 url = stack.enter_context(running_local_postgres(data, log_line))
             stack.callback(supervisor.stop_all)  # first out: the Dagster processes stop before PostgreSQL does
             start_service(supervisor, home, port, url)

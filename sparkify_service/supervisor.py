@@ -5,10 +5,17 @@ child in order (SIGTERM to its group, SIGKILL after a grace period). When one ch
 are stopped too and the supervisor exits non-zero naming the one that died: a half-running service is worse than
 a stopped one. Processes the children start outside their groups (run workers, in sessions of their own) carry a
 marker in their environment and are swept at the end, so nothing is left behind.
+
+The supervisor's own death (kill -9, the OOM killer) runs none of that, and its children, in sessions of their
+own, would live on. So a watchdog (sparkify_service/watchdog.py) holds the read end of a pipe only the supervisor
+writes: when the supervisor ends without saying "done", the pipe closes and the watchdog sweeps everything that
+carries the marker, then the local PostgreSQL; within SWEEP_GRACE_S + PG_STOP_STEPS (under a minute). `sweep` is
+also what the next start runs for a previous supervisor that died with its watchdog (serve.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +28,9 @@ from pathlib import Path
 
 MARKER_ENV = "SPARKIFY_SERVICE_INSTANCE"  # set in every child's environment; inherited by what they start
 GRACE_S = 20.0
+SWEEP_GRACE_S = 15.0
+# fast shutdown (disconnects clients, removes its lock file), immediate, then SIGKILL of its process group
+PG_STOP_STEPS = ((signal.SIGINT, 15.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
 POLL_S = 0.2
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -52,6 +62,34 @@ class Supervisor:
         self.marker = uuid.uuid4().hex
         self.children: list[Child] = []
         self._handles_signals = False
+        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None
+
+    def guard(self, pgdata: Path | None) -> None:
+        """Start the watchdog that sweeps this supervisor's processes (and `pgdata`'s server) if it dies."""
+        read, self._lifeline = os.pipe()  # neither end is inherited by the children (PEP 446)
+        argv = [sys.executable, "-m", "sparkify_service.watchdog", str(read), self.marker]
+        env = {k: v for k, v in os.environ.items() if k != MARKER_ENV}
+        self._watchdog = subprocess.Popen([*argv, *([str(pgdata)] if pgdata else [])], pass_fds=(read,), env=env,
+                                          stdin=subprocess.DEVNULL, start_new_session=True)
+        os.close(read)
+
+    def release_guard(self) -> None:
+        """Everything is stopped: tell the watchdog, and wait for it, so it outlives nothing."""
+        if self._lifeline is None or self._watchdog is None:
+            return
+        try:
+            os.write(self._lifeline, b"done")
+        except OSError:  # the watchdog is gone already (killed): nothing to tell
+            pass
+        finally:
+            os.close(self._lifeline)
+            self._lifeline = None
+        try:
+            self._watchdog.wait(GRACE_S)
+        except subprocess.TimeoutExpired:
+            self._watchdog.kill()
+            self._watchdog.wait()
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: object) -> None:
@@ -105,6 +143,64 @@ class Supervisor:
         _stop_pids(leftovers)
 
 
+def take_over(record: Path, pgdata: Path | None, marker: str, log: Callable[[str], None]) -> None:
+    """Refuse to start beside a live supervisor of the same DAGSTER_HOME; sweep up after a dead one; then record
+    this one (pid, start identity, marker, PostgreSQL data) for the next start."""
+    from sparkify_service.workers import is_same_process, start_identity
+
+    try:
+        previous = json.loads(record.read_text())
+    except (OSError, ValueError):
+        previous = None
+    if previous:
+        if previous.get("start") and is_same_process(int(previous["pid"]), str(previous["start"])):
+            raise SystemExit(f"sparkify serve: already running (pid {previous['pid']}) for {record.parent}")
+        pgdata_before = Path(previous["pgdata"]) if previous.get("pgdata") else None
+        if sweep(str(previous["marker"]), pgdata_before, log):
+            log(f"the previous supervisor (pid {previous['pid']}) died without stopping the service: stopped what "
+                "it left")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"pid": os.getpid(), "start": start_identity(os.getpid()), "marker": marker,
+                                  "pgdata": str(pgdata) if pgdata else None}))
+
+
+def sweep(marker: str, pgdata: Path | None, log: Callable[[str], None]) -> bool:
+    """Stop what a supervisor that died left running: its marked processes, then its local PostgreSQL. Whether
+    there was anything to stop."""
+    leftovers = _marked_processes(marker)
+    for pid in leftovers:
+        log(f"stopping leftover process {pid}")
+    _stop_pids(leftovers, SWEEP_GRACE_S)
+    stopped_postgres = pgdata is not None and stop_postgres(pgdata, log)
+    return bool(leftovers) or stopped_postgres
+
+
+def stop_postgres(pgdata: Path, log: Callable[[str], None]) -> bool:
+    """Stop the server whose lock file is in `pgdata`, if it still runs (its pid checked against its command)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    if str(pgdata).encode() not in cmdline or not _alive(pid):
+        return False  # a stale lock file: PostgreSQL itself takes over a lock whose process is gone
+    log(f"stopping leftover PostgreSQL (pid {pid})")
+    for sig, wait in PG_STOP_STEPS:
+        try:
+            if sig == signal.SIGKILL:
+                os.killpg(pid, sig)  # its backends are in its group (it leads its own session)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + wait
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        if not _alive(pid):
+            return True
+    return True
+
+
 def _stop_group(child: Child, log: Callable[[str], None]) -> None:
     process = child.process
     if process.poll() is None:
@@ -138,7 +234,7 @@ def _marked_processes(marker: str) -> list[int]:
     return found
 
 
-def _stop_pids(pids: list[int]) -> None:
+def _stop_pids(pids: list[int], grace_s: float = GRACE_S) -> None:
     """SIGTERM to all, a grace period for all together, then SIGKILL to what is left."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
@@ -146,7 +242,7 @@ def _stop_pids(pids: list[int]) -> None:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + GRACE_S
+        deadline = time.monotonic() + grace_s
         while (pids := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
             time.sleep(POLL_S)
         if not pids:

@@ -1,0 +1,56 @@
+"""python -m sparkify_service.shell COMMAND...: run COMMAND (e.g. `dagster asset materialize ...`) against the
+instance of a running `make serve`, as a first-class run of the service.
+
+It sets DAGSTER_HOME (default: make serve's, data/service/dagster_home) and, when DAGSTER_POSTGRES_URL is unset,
+builds that URL for the local PostgreSQL `make serve` started: the password from the server's data folder (0600),
+the port from its lock file. Both go into COMMAND's environment only (which only its user and root can read), never
+onto a command line or the terminal. COMMAND then replaces this process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+from sparkify_service.local_postgres import DATABASE, USER
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_HOME = ROOT / "data" / "service" / "dagster_home"
+
+
+def service_env(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` with DAGSTER_HOME and DAGSTER_POSTGRES_URL of the service's instance."""
+    home = Path(environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
+    path = os.pathsep.join([str(Path(sys.executable).parent), environ.get("PATH", os.defpath)])
+    env = {**environ, "DAGSTER_HOME": str(home), "PATH": path}  # `dagster` is the project's, venv active or not
+    if not env.get("DAGSTER_POSTGRES_URL"):
+        data = Path(environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
+        env["DAGSTER_POSTGRES_URL"] = local_url(data)
+    return env
+
+
+def local_url(data: Path) -> str:
+    """The URL of the running local PostgreSQL whose data folder is `data`."""
+    try:
+        lock = (data / "pgdata" / "postmaster.pid").read_text().splitlines()
+        password = (data / "password").read_text().strip()
+    except OSError as error:
+        raise SystemExit(f"sparkify shell: no running local PostgreSQL under {data} ({error.strerror}): start "
+                         "`make serve` first, or set DAGSTER_POSTGRES_URL") from None
+    if len(lock) < 4 or not lock[3].strip().isdigit():
+        raise SystemExit(f"sparkify shell: {data / 'pgdata' / 'postmaster.pid'} names no port: is the server up?")
+    return f"postgresql://{USER}:{quote(password, safe='')}@127.0.0.1:{lock[3].strip()}/{DATABASE}"
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    os.execvpe(argv[0], argv, service_env(dict(os.environ)))
+    return 0  # not reached: exec replaced this process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
