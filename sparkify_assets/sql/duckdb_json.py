@@ -2,10 +2,23 @@
 
 Rows never pass through Python. Every record gets exactly one outcome: a typed row, or the first reason it
 cannot be loaded, naming the field. Input is a SELECT of (source_key, partition_key, line_number, text,
-day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
+encoding_error, day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
 
 The fast path (`insert_fast_sql`, for log files) applies the same rules to records read by read_json itself and
 inserts the loadable ones directly; a file where any record fails goes through `classify_sql` instead.
+
+One set of record rules, the same on DuckDB and on Redshift (written out in docs/data-quality.md, "Record rules").
+
+Redshift's COPY decides what loads there, and nothing after COPY can tell a converted value from one that was
+written that way (`"3"` and `3` land as the same INTEGER). So DuckDB applies COPY's conversions rather than
+Redshift re-checking DuckDB's stricter ones:
+- a numeric field takes a JSON number or a string holding one (`"sessionId": "3"`); `""` is NULL; an integer
+  column takes only integer text (`-?[0-9]+`, no decimal point, no blanks), a number column a decimal or
+  exponent form too; booleans, objects and arrays are rejected;
+- a text field takes any value: a string as itself, anything else as its JSON text (`{"a":1}`, `true`);
+- text over its VARCHAR's bytes only by trailing blanks is cut to the width; any other excess is rejected;
+- a record over 4 MiB is rejected, as is a line that is not valid UTF-8 (the row, not the file);
+- our own rules follow COPY on both engines: required fields, plausible and in-day `ts`, duplicates.
 """
 
 from __future__ import annotations
@@ -14,30 +27,49 @@ from sparkify_assets.sql.dialect import DUCKDB, column_list, q
 from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
 
-MAX_RECORD_BYTES = 1 << 20  # larger records are quarantined, never loaded: no column could hold them
+_INTEGER_KINDS = (JsonKind.INTEGER, JsonKind.EPOCH_MS, JsonKind.NUMERIC_ID)
+INTEGER_TEXT = "-?[0-9]+"  # what a string in an integer field may hold
+NUMBER_TEXT = "-?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?"  # ... and in a number field
+
+MAX_RECORD_BYTES = 4 << 20  # COPY's limit for one JSON object ("4 MB"); larger records are quarantined
 RAW_TEXT_CHARS = 4000
 MAX_EPOCH_MS = 4102444800000  # 2100-01-01: anything later is a corrupt timestamp, not an event
 
 
 def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     """Per-field values computed once per record (DuckDB does not share them between the rules' conditions):
-    its JSON type `t` (from its JSON `j{i}`), its string content `s` and its typed value `x` (NULL if invalid).
-    Both paths compute the typed values with these same expressions from the same JSON text."""
+    its JSON type `t` (from its JSON `j{i}`), its text `s` (a string's content, any other value's JSON text) and,
+    for numeric columns, its typed value `x` (NULL if invalid). Both paths compute the typed values with these
+    same expressions from the same JSON text (the module's docstring says what converts)."""
     j = f"j{i}"
     out = [f"json_type({j}) AS t{i}"] if with_type else []
-    kind = col.json_kind
-    if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
-        out.append(f"({j} ->> '$') AS s{i}")
-    if kind is JsonKind.NUMERIC_ID:
-        out.append(f"TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) AS x{i}")
-    elif kind is not JsonKind.STRING:
-        out.append(f"TRY_CAST({j} AS {col.type}) AS x{i}")
+    out.append(f"({j} ->> '$') AS s{i}")
+    if col.json_kind is not JsonKind.STRING:
+        out.append(f"CASE WHEN starts_with({j}, '\"') THEN TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) "
+                   f"ELSE TRY_CAST({j} AS {col.type}) END AS x{i}")
     return out
 
 
 def _value(col: Column, i: int) -> str:
-    """Typed value of the field (meaningful once the field is known to be valid)."""
-    return f"s{i}" if col.json_kind is JsonKind.STRING else f"x{i}"
+    """Typed value of the field (meaningful once the field is known to be valid). Text over its column's width
+    by trailing blanks only is cut to the width, as Redshift stores it."""
+    if col.json_kind is not JsonKind.STRING:
+        return f"x{i}"
+    s = f"s{i}"
+    if not col.max_bytes:
+        return s
+    return f"CASE WHEN strlen({s}) > {col.max_bytes} THEN left({s}, length({s}) - (strlen({s}) - {col.max_bytes})) " \
+           f"ELSE {s} END"
+
+
+def _numeric_text(col: Column) -> str:
+    return INTEGER_TEXT if col.json_kind in _INTEGER_KINDS else NUMBER_TEXT
+
+
+def _string_ok(col: Column, i: int) -> str:
+    """A JSON string in a numeric field: empty (NULL), or a number's text that fits the column."""
+    s = f"s{i}"
+    return f"({s} = '' OR (regexp_full_match({s}, '{_numeric_text(col)}') AND x{i} IS NOT NULL))"
 
 
 def _type_error(col: Column, i: int) -> str:
@@ -46,15 +78,11 @@ def _type_error(col: Column, i: int) -> str:
     present = f"{v} IS NOT NULL AND {t} <> 'NULL'"
     kind = col.json_kind
     if kind is JsonKind.STRING:
-        return f"{present} AND {t} <> 'VARCHAR'"
-    if kind is JsonKind.NUMBER:
-        return f"{present} AND {t} NOT IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
-    if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
-        return f"{present} AND ({t} NOT IN ('UBIGINT', 'BIGINT') OR x{i} IS NULL)"
-    if kind is JsonKind.NUMERIC_ID:
-        s = f"s{i}"
-        return (f"{present} AND NOT (({t} = 'VARCHAR' AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
-                f" OR ({t} IN ('UBIGINT', 'BIGINT') AND TRY_CAST({v} AS INTEGER) IS NOT NULL))")
+        return "false"  # any value converts: a string as itself, anything else as its JSON text
+    numbers = "('UBIGINT', 'BIGINT')" if kind in _INTEGER_KINDS else "('UBIGINT', 'BIGINT', 'DOUBLE')"
+    if kind in _INTEGER_KINDS or kind is JsonKind.NUMBER:
+        return (f"{present} AND NOT (({t} = 'VARCHAR' AND {_string_ok(col, i)})"
+                f" OR ({t} IN {numbers} AND x{i} IS NOT NULL))")
     raise ValueError(kind)
 
 
@@ -63,28 +91,27 @@ def _fast_type_ok(col: Column, i: int) -> str:
 
     `j` is the field's JSON as DuckDB serialises it (the same text `json_extract` gives): a string starts with a
     quote, a number with a digit or '-', an integer is exactly the decimal text of its typed value. Where this
-    cannot tell (a JSON integer as a numeric id), it says no and the file is checked record by record."""
+    cannot tell, it says no and the file is checked record by record."""
     j, absent = f"j{i}", f"j{i} IS NULL OR j{i} = 'null'"
     kind = col.json_kind
     if kind is JsonKind.STRING:
-        return f"{absent} OR starts_with({j}, '\"')"
+        return "true"
+    string = f"(starts_with({j}, '\"') AND {_string_ok(col, i)})"
     if kind is JsonKind.NUMBER:
-        return f"{absent} OR left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
-    if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
-        return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR)"
-    if kind is JsonKind.NUMERIC_ID:
-        s = f"s{i}"
-        return f"{absent} OR (starts_with({j}, '\"') AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
+        return f"{absent} OR left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') OR {string}"
+    if kind in _INTEGER_KINDS:
+        return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR) OR {string}"
     raise ValueError(kind)
 
 
 def _expected(col: Column) -> str:
+    number = "an integer" if col.type == "BIGINT" else "a 32-bit integer"
     return {
         JsonKind.STRING: "a string",
-        JsonKind.NUMBER: "a number",
-        JsonKind.INTEGER: "an integer" if col.type == "BIGINT" else "a 32-bit integer",
-        JsonKind.NUMERIC_ID: "a numeric id (a string of up to 9 digits, or empty)",
-        JsonKind.EPOCH_MS: "an integer of epoch milliseconds",
+        JsonKind.NUMBER: "a number (or a string holding one)",
+        JsonKind.INTEGER: f"{number} (or a string of digits)",
+        JsonKind.NUMERIC_ID: f"{number} (or a string of digits)",
+        JsonKind.EPOCH_MS: "an integer of epoch milliseconds (or a string of digits)",
     }[col.json_kind]  # type: ignore[index]
 
 
@@ -114,6 +141,8 @@ def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
         if not c.nullable:
             i = idx[c.name]
             missing = f"j{i} IS NULL OR j{i} = 'null'" if fast else f"j{i} IS NULL OR t{i} = 'NULL'"
+            if c.json_kind is not JsonKind.STRING:  # "" loads NULL into a number
+                missing += f" OR j{i} = '\"\"'"
             rules.append((missing, _literal(f"missing required field {c.json_field}")))
     for c in cols:
         i = idx[c.name]
@@ -121,7 +150,7 @@ def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
         rules.append((type_rule,
                       _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
         if c.max_bytes:
-            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
+            rules.append((f"strlen(rtrim(s{i})) > {c.max_bytes}",
                           _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
         if c.json_kind is JsonKind.EPOCH_MS:
             val = _value(c, i)
@@ -137,7 +166,8 @@ def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
 def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
     """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
-    `records` is a SELECT of (source_key, partition_key, line_number, text, day_start_ms, day_end_ms); it is read
+    `records` is a SELECT of (source_key, partition_key, line_number, text, encoding_error, day_start_ms,
+    day_end_ms), where `encoding_error` says why a line is not UTF-8 (its text then is a repaired copy); it is read
     twice rather than materialised (cheap when it scans a table of lines, as the log load's `_lines`);
     `reread=False` materialises it instead (many small files, where opening each file is the cost). The raw text is
     kept only where it may be needed: rejected records, and duplicate candidates. `dedupe_on` is 'text' (an exact
@@ -152,6 +182,7 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     jsons = ", ".join(f"v[{i}] AS j{i}" for i in idx.values())
     fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name]))
     rules: list[tuple[str, str]] = [
+        ("encoding_error IS NOT NULL", "encoding_error"),
         (f"strlen(text) > {MAX_RECORD_BYTES}",
          f"'record is ' || strlen(text) || ' bytes, over the {MAX_RECORD_BYTES}-byte limit'"),
         ("NOT is_json", "'invalid JSON'"),
