@@ -153,7 +153,8 @@ def test_non_numeric_user_id_is_quarantined_and_empty_means_logged_out(stage: St
 def test_length_not_a_number_is_quarantined(stage: Stage) -> None:
     stage.events(line(length="long"), line(length=None), line())
     assert stage.loaded() == [2, 3]
-    assert stage.rejects() == [(KEY, 1, 'field length: expected a number (or a string holding one) (found a string: "long")')]
+    assert stage.rejects() == [
+        (KEY, 1, 'field length: expected a number (or a string holding one) (found a string: "long")')]
 
 
 def test_extra_unknown_fields_still_load(stage: Stage) -> None:
@@ -190,7 +191,8 @@ def test_a_line_that_is_not_utf8_is_quarantined_and_the_rest_of_its_file_loads(s
     bad = line(itemInSession=2).replace("Ada", "A\udcffda").encode("utf-8", "surrogateescape")
     stats = stage.events(line(), bad, line(itemInSession=3))
     assert stage.loaded() == [1, 3]
-    assert stage.rejects() == [(KEY, 2, f"not valid UTF-8 (invalid start byte at byte {bad.find(b'\xff') + 1}: ff)")]
+    at = bad.find(b"\xff") + 1
+    assert stage.rejects() == [(KEY, 2, f"not valid UTF-8 (invalid start byte at byte {at}: ff)")]
     assert (stats.read, stats.loaded, stats.rejected) == (3, 2, 1)
     with duckdb.connect(str(stage.db), read_only=True) as con:
         (raw,) = con.execute("SELECT raw_text FROM rejected_records").fetchone()
@@ -249,7 +251,8 @@ def test_non_utf8_song_file_is_quarantined(stage: Stage) -> None:
     stage.songs()
     assert stage.song_ids() == ["SOUPIRU12A6D4FA1E1"]
     at = bad.find(b"\xff") + 1
-    assert stage.rejects() == [("song_data/A/A/B/TRBAD.json", 1, f"not valid UTF-8 (invalid start byte at byte {at}: ff)")]
+    assert stage.rejects() == [
+        ("song_data/A/A/B/TRBAD.json", 1, f"not valid UTF-8 (invalid start byte at byte {at}: ff)")]
 
 
 def test_missing_day_file_names_the_key(stage: Stage) -> None:
