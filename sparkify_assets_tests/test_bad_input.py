@@ -271,7 +271,7 @@ def staged(stage: Stage, *columns: str) -> list[tuple[Any, ...]]:
 
 def test_numeric_strings_and_empty_strings_convert_as_copy_converts_them(stage: Stage) -> None:
     stage.events(line(sessionId="3", status="200", length="246.5", registration="1.5e12", userId="-7"),
-                 line(itemInSession=2, length="", status="", registration=""),
+                 line(itemInSession=2, length="", status=" ", registration=""),
                  line(itemInSession=3, userId="0012"))
     assert stage.rejects() == []
     assert staged(stage, "session_id", "status", "length", "registration", "user_id") == [
@@ -281,7 +281,8 @@ def test_numeric_strings_and_empty_strings_convert_as_copy_converts_them(stage: 
 def test_what_copy_cannot_convert_into_a_number_is_quarantined(stage: Stage) -> None:
     stage.events(line(sessionId="3.0"), line(itemInSession=2, sessionId=" 3"), line(itemInSession=3, status=True),
                  line(itemInSession=4, length=[1]), line(itemInSession=5, sessionId=""),
-                 line(itemInSession=6, userId="99999999999"), line(itemInSession=7, length="NaN"))
+                 line(itemInSession=6, userId="99999999999"), line(itemInSession=7, length="NaN"),
+                 line(itemInSession=8, ts=" \t"))
     assert stage.loaded() == []
     assert [(n, r.split(" (found")[0]) for _k, n, r in stage.rejects()] == [
         (1, "field sessionId: expected a 32-bit integer (or a string of digits)"),
@@ -291,6 +292,7 @@ def test_what_copy_cannot_convert_into_a_number_is_quarantined(stage: Stage) -> 
         (5, "missing required field sessionId"),  # "" is NULL, and sessionId is required
         (6, "field userId: expected a 32-bit integer (or a string of digits)"),
         (7, "field length: expected a number (or a string holding one)"),
+        (8, "missing required field ts"),  # a blank string is NULL too
     ]
 
 

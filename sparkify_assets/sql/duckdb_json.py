@@ -12,9 +12,9 @@ One set of record rules, the same on DuckDB and on Redshift (written out in docs
 Redshift's COPY decides what loads there, and nothing after COPY can tell a converted value from one that was
 written that way (`"3"` and `3` land as the same INTEGER). So DuckDB applies COPY's conversions rather than
 Redshift re-checking DuckDB's stricter ones:
-- a numeric field takes a JSON number or a string holding one (`"sessionId": "3"`); `""` is NULL; an integer
-  column takes only integer text (`-?[0-9]+`, no decimal point, no blanks), a number column a decimal or
-  exponent form too; booleans, objects and arrays are rejected;
+- a numeric field takes a JSON number or a string holding one (`"sessionId": "3"`); a blank string (`""`,
+  `"  "`) is NULL; an integer column takes only integer text (`-?[0-9]+`: no decimal point, sign `+` or
+  surrounding blanks), a number column a decimal or exponent form too; booleans, objects and arrays are rejected;
 - a text field takes any value: a string as itself, anything else as its JSON text (`{"a":1}`, `true`);
 - text over its VARCHAR's bytes only by trailing blanks is cut to the width; any other excess is rejected;
 - a record over 4 MiB is rejected, as is a line that is not valid UTF-8 (the row, not the file);
@@ -30,6 +30,7 @@ from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
 _INTEGER_KINDS = (JsonKind.INTEGER, JsonKind.EPOCH_MS, JsonKind.NUMERIC_ID)
 INTEGER_TEXT = "-?[0-9]+"  # what a string in an integer field may hold
 NUMBER_TEXT = "-?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?"  # ... and in a number field
+_BLANKS = "' ' || chr(9) || chr(10) || chr(13)"  # a string of only these is a blank field: NULL in a number
 
 MAX_RECORD_BYTES = 4 << 20  # COPY's limit for one JSON object ("4 MB"); larger records are quarantined
 RAW_TEXT_CHARS = 4000
@@ -45,7 +46,8 @@ def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     out = [f"json_type({j}) AS t{i}"] if with_type else []
     out.append(f"({j} ->> '$') AS s{i}")
     if col.json_kind is not JsonKind.STRING:
-        out.append(f"CASE WHEN starts_with({j}, '\"') THEN TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) "
+        out.append(f"CASE WHEN starts_with({j}, '\"') THEN TRY_CAST(NULLIF(trim({j} ->> '$', {_BLANKS}), '') "
+                   f"AS {col.type}) "
                    f"ELSE TRY_CAST({j} AS {col.type}) END AS x{i}")
     return out
 
@@ -67,9 +69,19 @@ def _numeric_text(col: Column) -> str:
 
 
 def _string_ok(col: Column, i: int) -> str:
-    """A JSON string in a numeric field: empty (NULL), or a number's text that fits the column."""
+    """A JSON string in a numeric field: blank (NULL), or a number's text that fits the column."""
     s = f"s{i}"
-    return f"({s} = '' OR (regexp_full_match({s}, '{_numeric_text(col)}') AND x{i} IS NOT NULL))"
+    return f"({_blank(i)} OR (regexp_full_match({s}, '{_numeric_text(col)}') AND {_finite(col, i)}))"
+
+
+def _finite(col: Column, i: int) -> str:
+    """The typed value exists and is a real number: NaN and Infinity (which DuckDB's JSON reader accepts) are not
+    JSON to COPY, and 1e400 overflows a DOUBLE."""
+    return f"isfinite(x{i})" if col.json_kind is JsonKind.NUMBER else f"x{i} IS NOT NULL"
+
+
+def _blank(i: int) -> str:
+    return f"trim(s{i}, {_BLANKS}) = ''"
 
 
 def _type_error(col: Column, i: int) -> str:
@@ -82,7 +94,7 @@ def _type_error(col: Column, i: int) -> str:
     numbers = "('UBIGINT', 'BIGINT')" if kind in _INTEGER_KINDS else "('UBIGINT', 'BIGINT', 'DOUBLE')"
     if kind in _INTEGER_KINDS or kind is JsonKind.NUMBER:
         return (f"{present} AND NOT (({t} = 'VARCHAR' AND {_string_ok(col, i)})"
-                f" OR ({t} IN {numbers} AND x{i} IS NOT NULL))")
+                f" OR ({t} IN {numbers} AND {_finite(col, i)}))")
     raise ValueError(kind)
 
 
@@ -98,7 +110,8 @@ def _fast_type_ok(col: Column, i: int) -> str:
         return "true"
     string = f"(starts_with({j}, '\"') AND {_string_ok(col, i)})"
     if kind is JsonKind.NUMBER:
-        return f"{absent} OR left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') OR {string}"
+        return (f"{absent} OR (left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
+                f"AND isfinite(x{i})) OR {string}")
     if kind in _INTEGER_KINDS:
         return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR) OR {string}"
     raise ValueError(kind)
@@ -141,8 +154,8 @@ def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
         if not c.nullable:
             i = idx[c.name]
             missing = f"j{i} IS NULL OR j{i} = 'null'" if fast else f"j{i} IS NULL OR t{i} = 'NULL'"
-            if c.json_kind is not JsonKind.STRING:  # "" loads NULL into a number
-                missing += f" OR j{i} = '\"\"'"
+            if c.json_kind is not JsonKind.STRING:  # a blank string loads NULL into a number
+                missing += f" OR (starts_with(j{i}, '\"') AND {_blank(i)})"
             rules.append((missing, _literal(f"missing required field {c.json_field}")))
     for c in cols:
         i = idx[c.name]
