@@ -218,8 +218,10 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
         raw_key = "text"
     else:
         field = next(c.json_field for c in cols if c.name == dedupe_on)
-        # A superset of the typed key's values: a valid record's key is exactly this string.
-        raw_key = f"CASE WHEN json_valid(text) THEN json_extract_string(text, {_literal('$.' + field)}) END"
+        # A superset of the typed key's values: a valid record's key is exactly this string. A key compares
+        # without trailing blanks (Dialect.text_key), as on Redshift.
+        raw_key = DUCKDB.text_key(
+            f"CASE WHEN json_valid(text) THEN json_extract_string(text, {_literal('$.' + field)}) END")
     return f"""CREATE TEMP TABLE _classified AS
 WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
 ), repeated AS (
@@ -247,8 +249,9 @@ FROM (SELECT *, rule_no IS NULL AND hash({raw_key}) IN (SELECT h FROM repeated) 
 
 
 def mark_duplicates_sql(dedupe_on: str) -> str:
-    """Mark every later copy among the duplicate candidates (exact comparison, in (source, line) order)."""
-    key = "text" if dedupe_on == "text" else q(dedupe_on)
+    """Mark every later copy among the duplicate candidates, in (source, line) order: an identical text, or a
+    key equal without trailing blanks (Dialect.text_key)."""
+    key = "text" if dedupe_on == "text" else DUCKDB.text_key(q(dedupe_on))
     return f"""UPDATE _classified c SET reason = 'duplicate of ' || d.first_seen
 FROM (
   SELECT source_key, line_number, first_value(source_key || ':' || line_number) OVER w AS first_seen,
