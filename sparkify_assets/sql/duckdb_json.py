@@ -77,7 +77,7 @@ def _string_ok(col: Column, i: int) -> str:
 def _finite(col: Column, i: int) -> str:
     """The typed value exists and is a real number: NaN and Infinity (which DuckDB's JSON reader accepts) are not
     JSON to COPY, and 1e400 overflows a DOUBLE."""
-    return f"isfinite(x{i})" if col.json_kind is JsonKind.NUMBER else f"x{i} IS NOT NULL"
+    return f"coalesce(isfinite(x{i}), false)" if col.json_kind is JsonKind.NUMBER else f"x{i} IS NOT NULL"
 
 
 def _blank(i: int) -> str:
@@ -111,7 +111,7 @@ def _fast_type_ok(col: Column, i: int) -> str:
     string = f"(starts_with({j}, '\"') AND {_string_ok(col, i)})"
     if kind is JsonKind.NUMBER:
         return (f"{absent} OR (left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
-                f"AND isfinite(x{i})) OR {string}")
+                f"AND {_finite(col, i)}) OR {string}")
     if kind in _INTEGER_KINDS:
         return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR) OR {string}"
     raise ValueError(kind)

@@ -78,7 +78,10 @@ def _typed(col: Column, value: Any) -> Any:
         return None
     if col.max_bytes is not None:
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape ("\udcff"): no character (not documented for COPY)
+            raise CopyRejected(col.name, 1220, "String contains invalid or unsupported UTF8 codepoints") from None
         if len(data) > col.max_bytes:
             if len(text.rstrip(" ").encode("utf-8")) > col.max_bytes:
                 raise CopyRejected(col.name, 1204, "String length exceeds DDL length")
