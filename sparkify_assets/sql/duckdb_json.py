@@ -44,8 +44,10 @@ def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
     same expressions from the same JSON text (the module's docstring says what converts)."""
     j = f"j{i}"
     out = [f"json_type({j}) AS t{i}"] if with_type else []
-    out.append(f"({j} ->> '$') AS s{i}")
-    if col.json_kind is not JsonKind.STRING:
+    if col.json_kind is JsonKind.STRING:
+        out.append(f"({j} ->> '$') AS s{i}")
+    else:  # only a string's content is ever read: extracted for strings alone (the fast path's cost)
+        out.append(f"CASE WHEN starts_with({j}, '\"') THEN ({j} ->> '$') END AS s{i}")
         out.append(f"CASE WHEN starts_with({j}, '\"') THEN TRY_CAST(NULLIF(trim({j} ->> '$', {_BLANKS}), '') "
                    f"AS {col.type}) "
                    f"ELSE TRY_CAST({j} AS {col.type}) END AS x{i}")
