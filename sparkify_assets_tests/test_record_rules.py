@@ -34,6 +34,7 @@ from sparkify_assets_tests.support.postgres import PgServer
 from sparkify_assets_tests.test_bad_input import DAY, TS, event, line
 
 BUCKET = "record-rules"
+BLANKS_BUCKET = "trailing-blanks"
 EVENT_FIELDS = (*(c.name for c in STAGING_EVENTS.source_columns), "source_key")
 SONG_FIELDS = tuple(c.name for c in STAGING_SONGS.source_columns)  # source_key: the prefix on Redshift
 QUARANTINE = ("target_table", "partition_key", "source_key", "line_number", "reason")
@@ -205,8 +206,9 @@ def runs(real_sample: Path, pg_server: PgServer, tmp_path_factory: pytest.TempPa
     first.write_text("\n".join(lines))
     db = root / "warehouse.duckdb"
     with s3_support.running_moto() as endpoint, rsup.schema_owned_by_secret_user(pg_server) as (schema, user):
-        s3_support.upload_tree(endpoint, BUCKET, root, ("log_data/**/*", "song_data/**/*", "*.json"))
-        source = s3_support.s3_source(endpoint, BUCKET)
+        # A bucket of its own: moto's servers in one process share their buckets.
+        s3_support.upload_tree(endpoint, BLANKS_BUCKET, root, ("log_data/**/*", "song_data/**/*", "*.json"))
+        source = s3_support.s3_source(endpoint, BLANKS_BUCKET)
         results = {engine: materialize_days(build_definitions(source=source, warehouse=wh), DAYS,
                                             DagsterInstance.ephemeral())
                    for engine, wh in (("pg", rsup.warehouse(pg_server, schema, user, endpoint)),
