@@ -7,175 +7,20 @@ encoding_error, day_start_ms, day_end_ms); the outcome is the temp table `_class
 The fast path (`insert_fast_sql`, for log files) applies the same rules to records read by read_json itself and
 inserts the loadable ones directly; a file where any record fails goes through `classify_sql` instead.
 
-One set of record rules, the same on DuckDB and on Redshift (written out in docs/data-quality.md, "Record rules").
-
-Redshift's COPY decides what loads there, and nothing after COPY can tell a converted value from one that was
-written that way (`"3"` and `3` land as the same INTEGER). So DuckDB applies COPY's conversions rather than
-Redshift re-checking DuckDB's stricter ones:
-- a numeric field takes a JSON number or a string holding one (`"sessionId": "3"`); a blank string (`""`,
-  `"  "`) is NULL; an integer column takes only integer text (`-?[0-9]+`: no decimal point, sign `+` or
-  surrounding blanks), a number column a decimal or exponent form too; booleans, objects and arrays are rejected;
-- a text field takes any value: a string as itself, anything else as its JSON text (`{"a":1}`, `true`);
-- text over its VARCHAR's bytes only by trailing blanks is cut to the width; any other excess is rejected;
-- a record over 4 MiB is rejected, as is a line that is not valid UTF-8 (the row, not the file);
-- our own rules follow COPY on both engines: required fields, plausible and in-day `ts`, duplicates.
+What a valid record is, and how each field converts, is `sql/record_rules.py` (the same rules as Redshift's COPY).
 """
 
 from __future__ import annotations
 
+from sparkify_assets.sql import record_rules
 from sparkify_assets.sql.dialect import DUCKDB, column_list, q
 from sparkify_assets.sql.queries import window_predicate
-from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
+from sparkify_assets.sql.record_rules import MAX_EPOCH_MS, MAX_RECORD_BYTES
+from sparkify_assets.tables import REJECTED_RECORDS, Table
 
-_INTEGER_KINDS = (JsonKind.INTEGER, JsonKind.EPOCH_MS, JsonKind.NUMERIC_ID)
-INTEGER_TEXT = "-?[0-9]+"  # what a string in an integer field may hold
-NUMBER_TEXT = "-?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?"  # ... and in a number field
-_BLANKS = "' ' || chr(9) || chr(10) || chr(13)"  # a string of only these is a blank field: NULL in a number
-
-MAX_RECORD_BYTES = 4 << 20  # COPY's limit for one JSON object ("4 MB"); larger records are quarantined
 RAW_TEXT_CHARS = 4000
-MAX_EPOCH_MS = 4102444800000  # 2100-01-01: anything later is a corrupt timestamp, not an event
 
-
-def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
-    """Per-field values computed once per record (DuckDB does not share them between the rules' conditions):
-    its JSON type `t` (from its JSON `j{i}`), its text `s` (a string's content, any other value's JSON text) and,
-    for numeric columns, its typed value `x` (NULL if invalid). Both paths compute the typed values with these
-    same expressions from the same JSON text (the module's docstring says what converts)."""
-    j = f"j{i}"
-    out = [f"json_type({j}) AS t{i}"] if with_type else []
-    if col.json_kind is JsonKind.STRING:
-        out.append(f"({j} ->> '$') AS s{i}")
-    else:  # only a string's content is ever read: extracted for strings alone (the fast path's cost)
-        out.append(f"CASE WHEN starts_with({j}, '\"') THEN ({j} ->> '$') END AS s{i}")
-        out.append(f"CASE WHEN starts_with({j}, '\"') THEN TRY_CAST(NULLIF(trim({j} ->> '$', {_BLANKS}), '') "
-                   f"AS {col.type}) "
-                   f"ELSE TRY_CAST({j} AS {col.type}) END AS x{i}")
-    return out
-
-
-def _value(col: Column, i: int) -> str:
-    """Typed value of the field (meaningful once the field is known to be valid). Text over its column's width
-    by trailing blanks only is cut to the width, as Redshift stores it."""
-    if col.json_kind is not JsonKind.STRING:
-        return f"x{i}"
-    s = f"s{i}"
-    if not col.max_bytes:
-        return s
-    return f"CASE WHEN strlen({s}) > {col.max_bytes} THEN left({s}, length({s}) - (strlen({s}) - {col.max_bytes})) " \
-           f"ELSE {s} END"
-
-
-def _numeric_text(col: Column) -> str:
-    return INTEGER_TEXT if col.json_kind in _INTEGER_KINDS else NUMBER_TEXT
-
-
-def _string_ok(col: Column, i: int) -> str:
-    """A JSON string in a numeric field: blank (NULL), or a number's text that fits the column."""
-    s = f"s{i}"
-    return f"({_blank(i)} OR (regexp_full_match({s}, '{_numeric_text(col)}') AND {_finite(col, i)}))"
-
-
-def _finite(col: Column, i: int) -> str:
-    """The typed value exists and is a real number: NaN and Infinity (which DuckDB's JSON reader accepts) are not
-    JSON to COPY, and 1e400 overflows a DOUBLE."""
-    return f"coalesce(isfinite(x{i}), false)" if col.json_kind is JsonKind.NUMBER else f"x{i} IS NOT NULL"
-
-
-def _blank(i: int) -> str:
-    return f"trim(s{i}, {_BLANKS}) = ''"
-
-
-def _type_error(col: Column, i: int) -> str:
-    """SQL condition true when the field's JSON value cannot be loaded into the column (null/missing allowed)."""
-    v, t = f"j{i}", f"t{i}"
-    present = f"{v} IS NOT NULL AND {t} <> 'NULL'"
-    kind = col.json_kind
-    if kind is JsonKind.STRING:
-        return "false"  # any value converts: a string as itself, anything else as its JSON text
-    numbers = "('UBIGINT', 'BIGINT')" if kind in _INTEGER_KINDS else "('UBIGINT', 'BIGINT', 'DOUBLE')"
-    if kind in _INTEGER_KINDS or kind is JsonKind.NUMBER:
-        return (f"{present} AND NOT (({t} = 'VARCHAR' AND {_string_ok(col, i)})"
-                f" OR ({t} IN {numbers} AND {_finite(col, i)}))")
-    raise ValueError(kind)
-
-
-def _fast_type_ok(col: Column, i: int) -> str:
-    """SQL condition that implies `_type_error` is false, read off the JSON text `j` alone (no json_type parse).
-
-    `j` is the field's JSON as DuckDB serialises it (the same text `json_extract` gives): a string starts with a
-    quote, a number with a digit or '-', an integer is exactly the decimal text of its typed value. Where this
-    cannot tell, it says no and the file is checked record by record."""
-    j, absent = f"j{i}", f"j{i} IS NULL OR j{i} = 'null'"
-    kind = col.json_kind
-    if kind is JsonKind.STRING:
-        return "true"
-    string = f"(starts_with({j}, '\"') AND {_string_ok(col, i)})"
-    if kind is JsonKind.NUMBER:
-        return (f"{absent} OR (left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
-                f"AND {_finite(col, i)}) OR {string}")
-    if kind in _INTEGER_KINDS:
-        return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR) OR {string}"
-    raise ValueError(kind)
-
-
-def _expected(col: Column) -> str:
-    number = "an integer" if col.type == "BIGINT" else "a 32-bit integer"
-    return {
-        JsonKind.STRING: "a string",
-        JsonKind.NUMBER: "a number (or a string holding one)",
-        JsonKind.INTEGER: f"{number} (or a string of digits)",
-        JsonKind.NUMERIC_ID: f"{number} (or a string of digits)",
-        JsonKind.EPOCH_MS: "an integer of epoch milliseconds (or a string of digits)",
-    }[col.json_kind]  # type: ignore[index]
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal for a message we wrote ourselves (never for data)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _json_kind(v: str) -> str:
-    """The JSON type of a value in the words of the reasons users read."""
-    return (f"CASE json_type({v}) WHEN 'OBJECT' THEN 'an object' WHEN 'ARRAY' THEN 'an array' "
-            f"WHEN 'VARCHAR' THEN 'a string' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' "
-            f"WHEN 'DOUBLE' THEN 'a decimal number' ELSE 'an integer' END")
-
-
-def _found(v: str) -> str:
-    return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
-
-
-def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
-                 fast: bool) -> list[tuple[str, str]]:
-    """The per-field rules, in the order their reasons take precedence: required fields, then each field's type
-    and value. `fast` states the type rules on the JSON text (`_fast_type_ok`, which may only say no where
-    `_type_error` would not); the required and value rules are the same conditions on both paths."""
-    rules: list[tuple[str, str]] = []
-    for c in cols:
-        if not c.nullable:
-            i = idx[c.name]
-            missing = f"j{i} IS NULL OR j{i} = 'null'" if fast else f"j{i} IS NULL OR t{i} = 'NULL'"
-            if c.json_kind is not JsonKind.STRING:  # a blank string loads NULL into a number
-                missing += f" OR (starts_with(j{i}, '\"') AND {_blank(i)})"
-            rules.append((missing, _literal(f"missing required field {c.json_field}")))
-    for c in cols:
-        i = idx[c.name]
-        type_rule = f"NOT coalesce({_fast_type_ok(c, i)}, false)" if fast else _type_error(c, i)
-        rules.append((type_rule,
-                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
-        if c.max_bytes:
-            rules.append((f"strlen(rtrim(s{i})) > {c.max_bytes}",
-                          _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
-        if c.json_kind is JsonKind.EPOCH_MS:
-            val = _value(c, i)
-            rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
-                          _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
-            if check_day:
-                rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
-                              _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
-                              "|| partition_key"))
-    return rules
+__all__ = ["MAX_EPOCH_MS", "RAW_TEXT_CHARS"]  # re-exported: the Redshift path quarantines by the same limits
 
 
 def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
@@ -192,10 +37,10 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     rows exactly the rows of its own files.
     """
     cols = table.source_columns
-    paths = ", ".join(_literal(f"$.{c.json_field}") for c in cols)
+    paths = ", ".join(record_rules.literal(f"$.{c.json_field}") for c in cols)
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
     jsons = ", ".join(f"v[{i}] AS j{i}" for i in idx.values())
-    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name]))
+    fields = ",\n         ".join(e for c in cols for e in record_rules.fields(c, idx[c.name]))
     rules: list[tuple[str, str]] = [
         ("encoding_error IS NOT NULL", "encoding_error"),
         (f"strlen(text) > {MAX_RECORD_BYTES}",
@@ -203,8 +48,8 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
         ("NOT is_json", "'invalid JSON'"),
         # v is NULL exactly for valid JSON that is not an object, once invalid JSON is ruled out.
         ("v IS NULL",
-         f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
-        *_field_rules(cols, idx, check_day, fast=False),
+         f"'not a JSON object (found ' || {record_rules.json_kind('text')} || ')'"),
+        *record_rules.field_rules(cols, idx, check_day, fast=False),
     ]
     # The first rule that holds gives the reason. The conditions are plain expressions, not CASE branches, so
     # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
@@ -215,7 +60,7 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     bits = " |\n      ".join(f"(CAST(coalesce({cond}, false) AS BIGINT) << {n})" for n, (cond, _) in enumerate(rules))
     whens = "\n".join(f"      WHEN {n} THEN {msg}" for n, (_, msg) in enumerate(rules, start=1))
     reason = f"CASE rule_no\n{whens}\n    END"
-    typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
+    typed = ",\n    ".join(f"{record_rules.value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
     if dedupe_on == "text":
         raw_key = "text"
     else:
@@ -223,7 +68,7 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
         # A superset of the typed key's values: a valid record's key is exactly this string. A key compares
         # without trailing blanks (Dialect.text_key), as on Redshift.
         raw_key = DUCKDB.text_key(
-            f"CASE WHEN json_valid(text) THEN json_extract_string(text, {_literal('$.' + field)}) END")
+            f"CASE WHEN json_valid(text) THEN json_extract_string(text, {record_rules.literal('$.' + field)}) END")
     return f"""CREATE TEMP TABLE _classified AS
 WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
 ), repeated AS (
@@ -295,8 +140,8 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
     One read_json per file, so each file's ordinals are its own (a streaming window numbers the rows, which keeps
     the scan of a file in order). A file that loses a record here (a rule failed), or
     whose rows are not exactly its lines 1..n (a blank line is skipped by read_json), is taken out again by the
-    caller and checked record by record. The rules are `_field_rules(fast=True)`: the slow path's, with the type
-    rules stated on the JSON text."""
+    caller and checked record by record. The rules are `record_rules.field_rules(fast=True)`: the slow path's,
+    with the type rules stated on the JSON text."""
     cols = table.source_columns
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
     jsons = ", ".join(f"{q(c.json_field)} AS j{idx[c.name]}" for c in cols)  # type: ignore[arg-type]
@@ -304,9 +149,10 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
         f"SELECT $key{n} AS source_key, $day{n} AS partition_key, $lo{n} AS day_start_ms, $hi{n} AS day_end_ms, "
         f"ordinality, {jsons}\n  FROM read_json($path{n}, format='newline_delimited', records=true, columns=$columns) "
         "WITH ORDINALITY" for n in range(nfiles))
-    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name], with_type=False))
-    bad = " OR\n      ".join(f"coalesce({cond}, false)" for cond, _ in _field_rules(cols, idx, True, fast=True))
-    values = {c.name: _value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
+    fields = ",\n         ".join(e for c in cols for e in record_rules.fields(c, idx[c.name], with_type=False))
+    bad = " OR\n      ".join(f"coalesce({cond}, false)"
+                              for cond, _ in record_rules.field_rules(cols, idx, True, fast=True))
+    values = {c.name: record_rules.value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
     names = table.column_names
     return f"""INSERT INTO {q(table.name)} ({column_list(names)})
 WITH scanned AS (
