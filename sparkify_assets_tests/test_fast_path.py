@@ -18,7 +18,7 @@ from dagster import DagsterInstance
 from sparkify_assets.resources import line_chunks
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.line_chunks import plain_line_count
-from sparkify_assets.resources.source import LocalFolderSource, SourceDataError, log_key
+from sparkify_assets.resources.source import LocalFolderSource, log_key
 from sparkify_assets.resources.warehouse import DayWindow, LoadStats
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests.conftest import NOVEMBER, local_defs
@@ -78,6 +78,13 @@ CASES: dict[str, list[bytes]] = {
     "string longer than its column": [*clean(1), line(level="x" * 17, itemInSession=7).encode()],
     "record over 1 MiB": [*clean(1), line(song="x" * (1 << 20), itemInSession=7).encode()],
     "long record under the limit": [*clean(1), raw({**event(itemInSession=7), "blob": "x" * 400_000})],
+    "record between 1 and 4 MiB": [*clean(1), raw({**event(itemInSession=7), "blob": "x" * (2 << 20)})],
+    "COPY's conversions": [
+        line(sessionId="3", status="", length="1.5e2", registration="").encode(),
+        line(itemInSession=2, level="paid" + " " * 30, location={"a": [1, "b"]}).encode(),
+        line(itemInSession=3, sessionId="3.0").encode(), line(itemInSession=4, sessionId="").encode(),
+        line(itemInSession=5, ts=str(TS + 5)).encode(), line(itemInSession=6, ts="").encode()],
+    "a line not UTF-8": [*clean(2), b'{"artist":"\xff"}', *clean(1, start=5)],
     "extra fields, nested values, reordered keys": [
         raw({**event(), "experiment": "b", "nested": {"x": [1]}}),
         raw(dict(reversed(list(event(itemInSession=2).items()))))],
@@ -186,14 +193,13 @@ def test_file_larger_than_the_json_readers_buffers_keeps_its_line_numbers(tmp_pa
     assert (stats.fast_files, stats.loaded) == (1, 80_000)
 
 
-def test_non_utf8_file_fails_the_same_way_on_both_paths(tmp_path: Path) -> None:
+def test_a_line_not_utf8_is_quarantined_the_same_way_on_both_paths(tmp_path: Path) -> None:
     both = Both(tmp_path)
-    both.write(log_key(DAY), [*clean(2), b'{"artist":"\xff"}'])
-    for fast in (True, False):
-        source = LocalFolderSource(root=str(tmp_path / "data"))
-        with pytest.raises(SourceDataError, match=r"line 3: not valid UTF-8"):
-            DuckDBWarehouse(path=str(tmp_path / f"{fast}.duckdb"), fast_path=fast).stage_events(
-                source, source.log_objects([DAY]), DayWindow((DAY,)), "run")
+    both.write(log_key(DAY), CASES["a line not UTF-8"])
+    result = both.stage([DAY])
+    stats = assert_same(result)
+    assert (stats.loaded, stats.rejected, stats.fast_files) == (3, 1, 0)
+    assert stats.sample_rejects == [(log_key(DAY), 3, "not valid UTF-8 (invalid start byte at byte 12: ff)")]
 
 
 def test_real_sample_takes_the_fast_path_with_the_same_tables(real_sample: Path, tmp_path: Path) -> None:

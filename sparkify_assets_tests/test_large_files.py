@@ -85,13 +85,13 @@ def test_chunk_size_never_changes_what_is_loaded_or_quarantined(tmp_path: Path) 
     assert len(rows) == len(CORPUS) - 2 - len(rejects)
 
 
-def test_non_utf8_bytes_fail_the_file_naming_its_line(stage: Stage) -> None:
+def test_non_utf8_bytes_quarantine_their_line_whatever_the_chunks(stage: Stage) -> None:
     stage.warehouse = DuckDBWarehouse(path=str(stage.db), read_chunk_bytes=100)
-    stage.events(line())
-    with pytest.raises(SourceDataError) as err:
-        stage.events(line(), line(itemInSession=2), line(itemInSession=3), b'{"artist":"\xff"}', line(itemInSession=4))
-    assert f"{KEY} line 4: not valid UTF-8" in str(err.value)
-    assert stage.loaded() == [1]
+    stage.events(line(), line(itemInSession=2), line(itemInSession=3), b'{"artist":"\xff"}', line(itemInSession=4),
+                 b"\xfe" + line(itemInSession=5).encode())
+    assert stage.loaded() == [1, 2, 3, 5]
+    assert [r[1:] for r in stage.rejects()] == [(4, "not valid UTF-8 (invalid start byte at byte 12: ff)"),
+                                                (6, "not valid UTF-8 (invalid start byte at byte 1: fe)")]
 
 
 def test_out_of_memory_is_a_resource_error_naming_its_setting_not_bad_input(stage: Stage) -> None:

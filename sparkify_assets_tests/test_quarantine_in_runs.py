@@ -33,7 +33,7 @@ def corrupt(path: Path) -> dict[int, str]:
     """Damage some lines of a real log file in place; returns the line numbers and the reason each must get."""
     lines = path.read_text().split("\n")
     lines[2] = lines[2][: len(lines[2]) // 2]
-    lines[4] = json.dumps({**json.loads(lines[4]), "ts": str(json.loads(lines[4])["ts"])})
+    lines[4] = json.dumps({**json.loads(lines[4]), "ts": f"{json.loads(lines[4])['ts']}Z"})  # "123" would load
     lines[6] = json.dumps({k: v for k, v in json.loads(lines[6]).items() if k != "page"})
     lines.insert(8, lines[0])
     lines.insert(9, "[]")
@@ -80,12 +80,12 @@ def test_unreadable_file_fails_the_run_by_name_and_changes_nothing(data: Path, t
     assert materialize_days(defs, DAYS, instance).success
     before = warehouse_snapshot.snapshot(db)
     path = data / log_key(DAYS[2])
-    path.write_bytes(path.read_bytes()[:500] + b"\xff\xfe broken \n")
+    path.write_bytes(b"artist,auth,firstName\nDes'ree,Logged In,Ada\n")  # not JSON lines at all
     result = materialize_days(defs, DAYS, instance)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = str(failure.event_specific_data.error)
-    assert log_key(DAYS[2]) in message and "UTF-8" in message
+    assert log_key(DAYS[2]) in message and "not JSON lines" in message
     assert warehouse_snapshot.snapshot(db) == before
 
 

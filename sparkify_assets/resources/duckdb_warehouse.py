@@ -14,7 +14,7 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from sparkify_assets.resources.line_chunks import CHUNK_BYTES, decode_utf8, line_chunks, plain_line_count
+from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count, utf8_error
 from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
     DayWindow,
@@ -39,7 +39,7 @@ def _song_records() -> str:
     """Each song file as one record (line 1), from `_files` and the texts in `_song_texts`."""
     return f"""
   SELECT f.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, 1 AS line_number,
-         trim(ltrim(t.content, {_BOM}), chr(10) || chr(13) || chr(9) || ' ') AS text
+         trim(ltrim(t.content, {_BOM}), chr(10) || chr(13) || chr(9) || ' ') AS text, t.encoding_error
   FROM _song_texts t JOIN _files f ON f.path = t.path"""
 
 
@@ -246,9 +246,10 @@ class DuckDBWarehouse(Warehouse):
         """`_classified` for every file not in `fast`, record by record; `fast` loses any file holding a record
         whose values equal one of those (only the texts can tell whether it is an exact copy), until none does."""
         records = """
-  SELECT l.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, l.line_number, l.text
+  SELECT l.source_key, f.partition_key, f.day_start_ms, f.day_end_ms, l.line_number, l.text, l.encoding_error
   FROM _lines l JOIN _files f ON f.source_key = l.source_key"""
-        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR)")
+        s.execute("CREATE TEMP TABLE _lines (source_key VARCHAR, line_number INTEGER, text VARCHAR, "
+                  "encoding_error VARCHAR)")
         slow = [o for o in objects if o.key not in fast]
         while True:
             self._load_lines(s, [(o.key, paths[o.key], source.uri(o.key)) for o in slow])
@@ -347,11 +348,11 @@ class DuckDBWarehouse(Warehouse):
     def _load_song_texts(s: DuckSession, paths: dict[str, Path], source: RawSource) -> None:
         """The song files' texts into `_song_texts`, read here a batch at a time: a catalogue is many small files,
         which DuckDB's read_text opens about four times slower than Python (10.5 s against 2.4 s for 50,000)."""
-        s.execute("CREATE TEMP TABLE _song_texts (path VARCHAR, content VARCHAR)")
+        s.execute("CREATE TEMP TABLE _song_texts (path VARCHAR, content VARCHAR, encoding_error VARCHAR)")
         items = sorted((key, str(path)) for key, path in paths.items())
         for i in range(0, len(items), SONG_READ_BATCH):
             batch = items[i:i + SONG_READ_BATCH]
-            texts = []
+            texts, errors = [], []
             for key, path in batch:
                 try:
                     with open(path, "rb") as f:
@@ -360,10 +361,12 @@ class DuckDBWarehouse(Warehouse):
                     raise SourceDataError(f"cannot read {source.uri(key)}: {exc.strerror}") from None
                 try:
                     texts.append(data.decode("utf-8"))
-                except UnicodeDecodeError:
-                    decode_utf8(data, source.uri(key))  # raises, naming the file and line
-            s.execute("INSERT INTO _song_texts SELECT unnest($path), unnest($content)",
-                      {"path": [p for _, p in batch], "content": texts})
+                    errors.append(None)
+                except UnicodeDecodeError:  # the record is quarantined, as COPY rejects it
+                    texts.append(data.decode("utf-8", "replace"))
+                    errors.append(utf8_error(data))
+            s.execute("INSERT INTO _song_texts SELECT unnest($path), unnest($content), unnest($error)",
+                      {"path": [p for _, p in batch], "content": texts, "error": errors})
 
     @staticmethod
     def _load_files(s: DuckSession, files: list[tuple[SourceObject, str | None, int | None, int | None]],
@@ -384,7 +387,7 @@ class DuckDBWarehouse(Warehouse):
         a leading blank): trim functions cost microseconds per line. The table spills to disk beyond the memory
         limit, so memory stays bounded whatever the size of a file or a load."""
         insert = f"""INSERT INTO _lines
-SELECT $key, line_number, text FROM (
+SELECT $key, line_number, text, NULL FROM (
   SELECT line_number, CASE WHEN ends_with(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS text
   FROM (
     SELECT CAST($first + n - 1 AS INTEGER) AS line_number,
@@ -394,8 +397,13 @@ SELECT $key, line_number, text FROM (
 WHERE CASE WHEN text = '' THEN false WHEN NOT (starts_with(text, ' ') OR starts_with(text, chr(9))) THEN true
            ELSE trim(text, chr(9) || ' ') <> '' END"""
         for key, path, uri in files:
-            for first, text in line_chunks(path, uri, self.read_chunk_bytes):
+            invalid: list[tuple[int, str, str]] = []  # lines that are not UTF-8: quarantined, as COPY does
+            for first, text in line_chunks(path, uri, self.read_chunk_bytes, invalid):
                 s.execute(insert, {"key": key, "first": first, "text": text})
+            if invalid:
+                s.execute("INSERT INTO _lines SELECT $key, unnest($n), unnest($text), unnest($reason)",
+                          {"key": key, "n": [n for n, _, _ in invalid], "text": [t for _, _, t in invalid],
+                           "reason": [r for _, r, _ in invalid]})
 
     @contextmanager
     def _resource_errors(self) -> Iterator[None]:

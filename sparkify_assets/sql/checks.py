@@ -47,7 +47,8 @@ def key_rules(table: Table, d: Dialect) -> list[Rule]:
 
 
 def column_rules(table: Table, d: Dialect) -> list[Rule]:
-    """Accepted values, ranges and references, as declared on the columns."""
+    """Accepted values, ranges and references, as declared on the columns. Text compares without trailing blanks
+    on every engine (Dialect.text_key), as Redshift compares it: 'free ' is the accepted 'free' everywhere."""
     rules = []
     where = _scope(table, d)
     keys = column_list(table.key)
@@ -57,7 +58,8 @@ def column_rules(table: Table, d: Dialect) -> list[Rule]:
             values = ", ".join("'" + v.replace("'", "''") + "'" for v in c.accepted)
             rules.append(Rule(table, f"{c.name}_accepted", f"{table.name}.{c.name} is one of {', '.join(c.accepted)}"
                               " or null.",
-                              f"SELECT {keys}, {col} FROM {q(table.name)} WHERE {col} NOT IN ({values}) AND {where}"))
+                              f"SELECT {keys}, {col} FROM {q(table.name)} "
+                              f"WHERE {d.text_key(col)} NOT IN ({values}) AND {where}"))
         if c.value_range:
             lo, hi = c.value_range
             rules.append(Rule(table, f"{c.name}_in_range", f"{table.name}.{c.name} is between {lo} and {hi}.",
@@ -65,12 +67,16 @@ def column_rules(table: Table, d: Dialect) -> list[Rule]:
                               f"WHERE ({col} < {int(lo)} OR {col} > {int(hi)}) AND {where}"))
         if c.references:
             ref_table, ref_col = c.references.split(".")
+            text = c.type.startswith("VARCHAR")
+
+            def same(ref: str, text: bool = text) -> str:
+                return d.text_key(ref) if text else ref
             rules.append(Rule(
                 table, f"{c.name}_in_{ref_table}",
                 f"Every non-null {table.name}.{c.name} exists in {ref_table}.{ref_col}.",
                 f"SELECT {column_list(table.key, 't.')}, t.{col} FROM {q(table.name)} t "
                 f"WHERE t.{col} IS NOT NULL AND {_scope(table, d, 't')} "
-                f"AND NOT EXISTS (SELECT 1 FROM {q(ref_table)} r WHERE r.{q(ref_col)} = t.{col})",
+                f"AND NOT EXISTS (SELECT 1 FROM {q(ref_table)} r WHERE {same(f'r.{q(ref_col)}')} = {same(f't.{col}')})",
                 also_reads=(ref_table,),
             ))
     return rules

@@ -31,6 +31,25 @@ class Dialect:
         """A named bind parameter; values are always passed separately, never formatted into SQL."""
         return f"${name}" if self.name == "duckdb" else f"%({name})s"
 
+    # -- text comparisons: one meaning on every engine (docs/data-quality.md, "Trailing blanks") -------------
+
+    def text_key(self, expr: str) -> str:
+        """Text as a match, a key or an accepted value compares it: without trailing blanks, on every engine.
+
+        Redshift ignores trailing blanks when it compares VARCHARs (=, IN, GROUP BY, PARTITION BY, DISTINCT);
+        DuckDB and PostgreSQL do not. Comparing RTRIM'd values gives all three Redshift's answer (RTRIM removes
+        only spaces, the blanks Redshift ignores); the values themselves are stored as loaded."""
+        return f"RTRIM({expr})"
+
+    def empty_as_null(self, expr: str) -> str:
+        """NULLIF(expr, '') as Redshift evaluates it (a value of only blanks equals ''), on every engine."""
+        return f"CASE WHEN {self.text_key(expr)} = '' THEN NULL ELSE {expr} END"
+
+    def exact_text(self, expr: str) -> str:
+        """A partition or grouping term that tells values apart by their trailing blanks too (an exact copy of a
+        record), on every engine: the value and its length, which counts trailing blanks even on Redshift."""
+        return f"{expr}, LENGTH({expr})"
+
     def ts_from_epoch_ms(self, expr: str) -> str:
         if self.name == "duckdb":
             return f"make_timestamp_ms({expr})"

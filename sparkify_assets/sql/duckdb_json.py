@@ -2,142 +2,32 @@
 
 Rows never pass through Python. Every record gets exactly one outcome: a typed row, or the first reason it
 cannot be loaded, naming the field. Input is a SELECT of (source_key, partition_key, line_number, text,
-day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
+encoding_error, day_start_ms, day_end_ms); the outcome is the temp table `_classified`.
 
 The fast path (`insert_fast_sql`, for log files) applies the same rules to records read by read_json itself and
 inserts the loadable ones directly; a file where any record fails goes through `classify_sql` instead.
+
+What a valid record is, and how each field converts, is `sql/record_rules.py` (the same rules as Redshift's COPY).
 """
 
 from __future__ import annotations
 
+from sparkify_assets.sql import record_rules
 from sparkify_assets.sql.dialect import DUCKDB, column_list, q
 from sparkify_assets.sql.queries import window_predicate
-from sparkify_assets.tables import REJECTED_RECORDS, Column, JsonKind, Table
+from sparkify_assets.sql.record_rules import MAX_EPOCH_MS, MAX_RECORD_BYTES
+from sparkify_assets.tables import REJECTED_RECORDS, Table
 
-MAX_RECORD_BYTES = 1 << 20  # larger records are quarantined, never loaded: no column could hold them
 RAW_TEXT_CHARS = 4000
-MAX_EPOCH_MS = 4102444800000  # 2100-01-01: anything later is a corrupt timestamp, not an event
 
-
-def _fields(col: Column, i: int, with_type: bool = True) -> list[str]:
-    """Per-field values computed once per record (DuckDB does not share them between the rules' conditions):
-    its JSON type `t` (from its JSON `j{i}`), its string content `s` and its typed value `x` (NULL if invalid).
-    Both paths compute the typed values with these same expressions from the same JSON text."""
-    j = f"j{i}"
-    out = [f"json_type({j}) AS t{i}"] if with_type else []
-    kind = col.json_kind
-    if kind in (JsonKind.STRING, JsonKind.NUMERIC_ID):
-        out.append(f"({j} ->> '$') AS s{i}")
-    if kind is JsonKind.NUMERIC_ID:
-        out.append(f"TRY_CAST(NULLIF(({j} ->> '$'), '') AS {col.type}) AS x{i}")
-    elif kind is not JsonKind.STRING:
-        out.append(f"TRY_CAST({j} AS {col.type}) AS x{i}")
-    return out
-
-
-def _value(col: Column, i: int) -> str:
-    """Typed value of the field (meaningful once the field is known to be valid)."""
-    return f"s{i}" if col.json_kind is JsonKind.STRING else f"x{i}"
-
-
-def _type_error(col: Column, i: int) -> str:
-    """SQL condition true when the field's JSON value cannot be loaded into the column (null/missing allowed)."""
-    v, t = f"j{i}", f"t{i}"
-    present = f"{v} IS NOT NULL AND {t} <> 'NULL'"
-    kind = col.json_kind
-    if kind is JsonKind.STRING:
-        return f"{present} AND {t} <> 'VARCHAR'"
-    if kind is JsonKind.NUMBER:
-        return f"{present} AND {t} NOT IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
-    if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
-        return f"{present} AND ({t} NOT IN ('UBIGINT', 'BIGINT') OR x{i} IS NULL)"
-    if kind is JsonKind.NUMERIC_ID:
-        s = f"s{i}"
-        return (f"{present} AND NOT (({t} = 'VARCHAR' AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
-                f" OR ({t} IN ('UBIGINT', 'BIGINT') AND TRY_CAST({v} AS INTEGER) IS NOT NULL))")
-    raise ValueError(kind)
-
-
-def _fast_type_ok(col: Column, i: int) -> str:
-    """SQL condition that implies `_type_error` is false, read off the JSON text `j` alone (no json_type parse).
-
-    `j` is the field's JSON as DuckDB serialises it (the same text `json_extract` gives): a string starts with a
-    quote, a number with a digit or '-', an integer is exactly the decimal text of its typed value. Where this
-    cannot tell (a JSON integer as a numeric id), it says no and the file is checked record by record."""
-    j, absent = f"j{i}", f"j{i} IS NULL OR j{i} = 'null'"
-    kind = col.json_kind
-    if kind is JsonKind.STRING:
-        return f"{absent} OR starts_with({j}, '\"')"
-    if kind is JsonKind.NUMBER:
-        return f"{absent} OR left({j}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
-    if kind in (JsonKind.INTEGER, JsonKind.EPOCH_MS):
-        return f"{absent} OR CAST(x{i} AS VARCHAR) = CAST({j} AS VARCHAR)"
-    if kind is JsonKind.NUMERIC_ID:
-        s = f"s{i}"
-        return f"{absent} OR (starts_with({j}, '\"') AND ({s} = '' OR regexp_full_match({s}, '[0-9]{{1,9}}')))"
-    raise ValueError(kind)
-
-
-def _expected(col: Column) -> str:
-    return {
-        JsonKind.STRING: "a string",
-        JsonKind.NUMBER: "a number",
-        JsonKind.INTEGER: "an integer" if col.type == "BIGINT" else "a 32-bit integer",
-        JsonKind.NUMERIC_ID: "a numeric id (a string of up to 9 digits, or empty)",
-        JsonKind.EPOCH_MS: "an integer of epoch milliseconds",
-    }[col.json_kind]  # type: ignore[index]
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal for a message we wrote ourselves (never for data)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _json_kind(v: str) -> str:
-    """The JSON type of a value in the words of the reasons users read."""
-    return (f"CASE json_type({v}) WHEN 'OBJECT' THEN 'an object' WHEN 'ARRAY' THEN 'an array' "
-            f"WHEN 'VARCHAR' THEN 'a string' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' "
-            f"WHEN 'DOUBLE' THEN 'a decimal number' ELSE 'an integer' END")
-
-
-def _found(v: str) -> str:
-    return f"' (found ' || {_json_kind(v)} || ': ' || left(CAST({v} AS VARCHAR), 40) || ')'"
-
-
-def _field_rules(cols: tuple[Column, ...], idx: dict[str, int], check_day: bool,
-                 fast: bool) -> list[tuple[str, str]]:
-    """The per-field rules, in the order their reasons take precedence: required fields, then each field's type
-    and value. `fast` states the type rules on the JSON text (`_fast_type_ok`, which may only say no where
-    `_type_error` would not); the required and value rules are the same conditions on both paths."""
-    rules: list[tuple[str, str]] = []
-    for c in cols:
-        if not c.nullable:
-            i = idx[c.name]
-            missing = f"j{i} IS NULL OR j{i} = 'null'" if fast else f"j{i} IS NULL OR t{i} = 'NULL'"
-            rules.append((missing, _literal(f"missing required field {c.json_field}")))
-    for c in cols:
-        i = idx[c.name]
-        type_rule = f"NOT coalesce({_fast_type_ok(c, i)}, false)" if fast else _type_error(c, i)
-        rules.append((type_rule,
-                      _literal(f"field {c.json_field}: expected {_expected(c)}") + " || " + _found(f"j{i}")))
-        if c.max_bytes:
-            rules.append((f"strlen({_value(c, i)}) > {c.max_bytes}",
-                          _literal(f"field {c.json_field}: longer than {c.max_bytes} bytes")))
-        if c.json_kind is JsonKind.EPOCH_MS:
-            val = _value(c, i)
-            rules.append((f"{val} < 0 OR {val} >= {MAX_EPOCH_MS}",
-                          _literal(f"field {c.json_field}: ") + f" || {val} || ' is not a plausible epoch-ms time'"))
-            if check_day:
-                rules.append((f"{val} < day_start_ms OR {val} >= day_end_ms",
-                              _literal(f"field {c.json_field}: ") + f" || {val} || ' is outside the file''s day ' "
-                              "|| partition_key"))
-    return rules
+__all__ = ["MAX_EPOCH_MS", "RAW_TEXT_CHARS"]  # re-exported: the Redshift path quarantines by the same limits
 
 
 def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, reread: bool = True) -> str:
     """CREATE of `_classified`: every record of `records` with its typed columns and a `reason` (NULL if loadable).
 
-    `records` is a SELECT of (source_key, partition_key, line_number, text, day_start_ms, day_end_ms); it is read
+    `records` is a SELECT of (source_key, partition_key, line_number, text, encoding_error, day_start_ms,
+    day_end_ms), where `encoding_error` says why a line is not UTF-8 (its text then is a repaired copy); it is read
     twice rather than materialised (cheap when it scans a table of lines, as the log load's `_lines`);
     `reread=False` materialises it instead (many small files, where opening each file is the cost). The raw text is
     kept only where it may be needed: rejected records, and duplicate candidates. `dedupe_on` is 'text' (an exact
@@ -147,18 +37,19 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     rows exactly the rows of its own files.
     """
     cols = table.source_columns
-    paths = ", ".join(_literal(f"$.{c.json_field}") for c in cols)
+    paths = ", ".join(record_rules.literal(f"$.{c.json_field}") for c in cols)
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
     jsons = ", ".join(f"v[{i}] AS j{i}" for i in idx.values())
-    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name]))
+    fields = ",\n         ".join(e for c in cols for e in record_rules.fields(c, idx[c.name]))
     rules: list[tuple[str, str]] = [
+        ("encoding_error IS NOT NULL", "encoding_error"),
         (f"strlen(text) > {MAX_RECORD_BYTES}",
          f"'record is ' || strlen(text) || ' bytes, over the {MAX_RECORD_BYTES}-byte limit'"),
         ("NOT is_json", "'invalid JSON'"),
         # v is NULL exactly for valid JSON that is not an object, once invalid JSON is ruled out.
         ("v IS NULL",
-         f"'not a JSON object (found ' || {_json_kind('text')} || ')'"),
-        *_field_rules(cols, idx, check_day, fast=False),
+         f"'not a JSON object (found ' || {record_rules.json_kind('text')} || ')'"),
+        *record_rules.field_rules(cols, idx, check_day, fast=False),
     ]
     # The first rule that holds gives the reason. The conditions are plain expressions, not CASE branches, so
     # DuckDB computes each field once (it does not share subexpressions inside a CASE); only rejected records
@@ -169,13 +60,15 @@ def classify_sql(table: Table, records: str, dedupe_on: str, check_day: bool, re
     bits = " |\n      ".join(f"(CAST(coalesce({cond}, false) AS BIGINT) << {n})" for n, (cond, _) in enumerate(rules))
     whens = "\n".join(f"      WHEN {n} THEN {msg}" for n, (_, msg) in enumerate(rules, start=1))
     reason = f"CASE rule_no\n{whens}\n    END"
-    typed = ",\n    ".join(f"{_value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
+    typed = ",\n    ".join(f"{record_rules.value(c, idx[c.name])} AS {q(c.name)}" for c in cols)
     if dedupe_on == "text":
         raw_key = "text"
     else:
         field = next(c.json_field for c in cols if c.name == dedupe_on)
-        # A superset of the typed key's values: a valid record's key is exactly this string.
-        raw_key = f"CASE WHEN json_valid(text) THEN json_extract_string(text, {_literal('$.' + field)}) END"
+        # A superset of the typed key's values: a valid record's key is exactly this string. A key compares
+        # without trailing blanks (Dialect.text_key), as on Redshift.
+        raw_key = DUCKDB.text_key(
+            f"CASE WHEN json_valid(text) THEN json_extract_string(text, {record_rules.literal('$.' + field)}) END")
     return f"""CREATE TEMP TABLE _classified AS
 WITH records AS {"NOT MATERIALIZED" if reread else "MATERIALIZED"} ({records}
 ), repeated AS (
@@ -203,8 +96,9 @@ FROM (SELECT *, rule_no IS NULL AND hash({raw_key}) IN (SELECT h FROM repeated) 
 
 
 def mark_duplicates_sql(dedupe_on: str) -> str:
-    """Mark every later copy among the duplicate candidates (exact comparison, in (source, line) order)."""
-    key = "text" if dedupe_on == "text" else q(dedupe_on)
+    """Mark every later copy among the duplicate candidates, in (source, line) order: an identical text, or a
+    key equal without trailing blanks (Dialect.text_key)."""
+    key = "text" if dedupe_on == "text" else DUCKDB.text_key(q(dedupe_on))
     return f"""UPDATE _classified c SET reason = 'duplicate of ' || d.first_seen
 FROM (
   SELECT source_key, line_number, first_value(source_key || ':' || line_number) OVER w AS first_seen,
@@ -246,8 +140,8 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
     One read_json per file, so each file's ordinals are its own (a streaming window numbers the rows, which keeps
     the scan of a file in order). A file that loses a record here (a rule failed), or
     whose rows are not exactly its lines 1..n (a blank line is skipped by read_json), is taken out again by the
-    caller and checked record by record. The rules are `_field_rules(fast=True)`: the slow path's, with the type
-    rules stated on the JSON text."""
+    caller and checked record by record. The rules are `record_rules.field_rules(fast=True)`: the slow path's,
+    with the type rules stated on the JSON text."""
     cols = table.source_columns
     idx = {c.name: i for i, c in enumerate(cols, start=1)}
     jsons = ", ".join(f"{q(c.json_field)} AS j{idx[c.name]}" for c in cols)  # type: ignore[arg-type]
@@ -255,9 +149,10 @@ def insert_fast_sql(table: Table, nfiles: int) -> str:
         f"SELECT $key{n} AS source_key, $day{n} AS partition_key, $lo{n} AS day_start_ms, $hi{n} AS day_end_ms, "
         f"ordinality, {jsons}\n  FROM read_json($path{n}, format='newline_delimited', records=true, columns=$columns) "
         "WITH ORDINALITY" for n in range(nfiles))
-    fields = ",\n         ".join(e for c in cols for e in _fields(c, idx[c.name], with_type=False))
-    bad = " OR\n      ".join(f"coalesce({cond}, false)" for cond, _ in _field_rules(cols, idx, True, fast=True))
-    values = {c.name: _value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
+    fields = ",\n         ".join(e for c in cols for e in record_rules.fields(c, idx[c.name], with_type=False))
+    bad = " OR\n      ".join(f"coalesce({cond}, false)"
+                              for cond, _ in record_rules.field_rules(cols, idx, True, fast=True))
+    values = {c.name: record_rules.value(c, idx[c.name]) for c in cols} | {"line_number": "CAST(ordinality AS INTEGER)"}
     names = table.column_names
     return f"""INSERT INTO {q(table.name)} ({column_list(names)})
 WITH scanned AS (

@@ -232,12 +232,22 @@ def classify_sql(d: Dialect, table: Table, attribution: str, dedupe_on: tuple[st
 
     `attribution` is 'file' (one file), 'day' (one file per UTC day of ts) or 'input' (the COPY's prefix).
     `dedupe_on` are the columns that make two valid rows the same record; the first by (file, ordinal) is kept.
+    All the source columns mean an exact copy (text told apart by trailing blanks too, as DuckDB compares the lines'
+    texts); fewer are a key (text compared without trailing blanks, as Redshift compares it): Dialect.exact_text
+    and Dialect.text_key, so the duplicates are the same on every engine.
     """
     src = [c.name for c in table.source_columns]
+    exact = set(dedupe_on) == set(src)
+
+    def term(name: str) -> str:
+        if not table.column(name).type.startswith("VARCHAR"):
+            return q(name)
+        return d.exact_text(q(name)) if exact else d.text_key(q(name))
+
     order = ([table.partition_column] if table.partition_column else list(dedupe_on))
     order += [c for c in src if c not in order]
     valid = "CASE WHEN reason IS NULL THEN 0 ELSE 1 END"
-    dup_window = (f"PARTITION BY {valid}, {column_list(dedupe_on)} "
+    dup_window = (f"PARTITION BY {valid}, {', '.join(term(c) for c in dedupe_on)} "
                   f"ORDER BY {q('source_key')}, {q('line_number')}")
     first_seen = f"{q('source_key')} || ':' || {_text(q('line_number'))}"
     return f"""CREATE TEMP TABLE {q(CLASSIFIED_TABLE)} AS

@@ -9,7 +9,7 @@ file whose rows the load replaces: gone, plus the competing unchanged files).
 
 from __future__ import annotations
 
-from sparkify_assets.sql.dialect import q
+from sparkify_assets.sql.dialect import DUCKDB, q
 from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_SONGS
 
 _V = q(SOURCE_VERSIONS.name)
@@ -47,9 +47,10 @@ def create_scope_sql(new_ids_select: str) -> str:
     `new_ids_select` selects `song_id` (the raw string, a superset of the valid ones) of the new versions."""
     ids = f"""SELECT {q("song_id")} FROM {_S} WHERE {_KEY} IN (SELECT {_KEY} FROM _song_gone)
   UNION SELECT song_id FROM ({new_ids_select}) n WHERE song_id IS NOT NULL"""
+    id_ = DUCKDB.text_key(q("song_id"))  # song ids compete without trailing blanks, as their duplicates do
     return f"""CREATE TEMP TABLE _song_scope AS
 WITH ids AS ({ids}),
-winners AS (SELECT {_KEY} FROM {_S} WHERE {q("song_id")} IN (SELECT * FROM ids))
+winners AS (SELECT {_KEY} FROM {_S} WHERE {id_} IN (SELECT {DUCKDB.text_key("song_id")} FROM ids))
 SELECT {_KEY} FROM _song_gone
 UNION SELECT {_KEY} FROM winners
 UNION SELECT r.{_KEY} FROM {_R} r JOIN winners w ON r.{q("reason")} = 'duplicate of ' || w.{_KEY} || ':1'

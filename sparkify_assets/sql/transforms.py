@@ -31,20 +31,32 @@ _EVENT_KEY = ("song", "artist", "length")  # the staging_events columns they are
 _PLAY_KEY = ("user_id", "session_id", "item_in_session", "ts")  # a play's natural key: songplay_id is its md5
 
 
-def song_matches_select() -> str:
+def _match_value(d: Dialect, column: str, alias: str = "") -> str:
+    """A match-key part as it is compared: text without trailing blanks (Dialect.text_key), on every engine."""
+    ref = f"{alias}.{q(column)}" if alias else q(column)
+    return d.text_key(ref) if STAGING_SONGS.column(column).type.startswith("VARCHAR") else ref
+
+
+def song_matches_select(d: Dialect) -> str:
     """The catalogue as plays match it: per (title, artist name, duration), the song with the smallest song_id.
 
-    A key with a NULL part can match no play (NULL never equals), so it is left out."""
-    cols = column_list(SONG_MATCHES.column_names)
+    The key's text parts are kept without trailing blanks, as every comparison sees them (Dialect.text_key), so
+    'Heavy Soul' matches a play of 'Heavy Soul ' on every engine, as Redshift would. A key with a NULL part can
+    match no play (NULL never equals), so it is left out."""
+    keys = ", ".join(f"{_match_value(d, c)} AS {q(c)}" for c in MATCH_KEY)
+    rest = column_list(tuple(c for c in SONG_MATCHES.column_names if c not in MATCH_KEY))
     known = " AND ".join(f"{q(c)} IS NOT NULL" for c in MATCH_KEY)
-    return f"""SELECT {cols} FROM (
-  SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {column_list(MATCH_KEY)} ORDER BY {q("song_id")}) AS rn
+    return f"""SELECT {column_list(SONG_MATCHES.column_names)} FROM (
+  SELECT {keys}, {rest}, ROW_NUMBER() OVER (PARTITION BY {", ".join(_match_value(d, c) for c in MATCH_KEY)}
+                                        ORDER BY {q("song_id")}) AS rn
   FROM {q(STAGING_SONGS.name)} WHERE {known}
 ) ranked WHERE rn = 1"""
 
 
-def _key_join(left: str, right: str) -> str:
-    return " AND ".join(f"{left}.{q(m)} = {right}.{q(e)}" for m, e in zip(MATCH_KEY, _EVENT_KEY, strict=True))
+def _key_join(d: Dialect, matches: str, events: str) -> str:
+    """A play's (song, artist, length) against a match key (whose text is already without trailing blanks)."""
+    return " AND ".join(f"{matches}.{q(m)} = {_match_value(d, m, events).replace(q(m), q(e))}"
+                        for m, e in zip(MATCH_KEY, _EVENT_KEY, strict=True))
 
 
 def _natural_key() -> str:
@@ -56,13 +68,13 @@ def _songplays_select(d: Dialect, matches: str, extra_join: str = "") -> str:
     return f"""SELECT MD5({_natural_key()}), {d.ts_from_epoch_ms("e." + q("ts"))}, e.{q("user_id")}, e.{q("level")},
        s.{q("song_id")}, s.{q("artist_id")}, e.{q("session_id")}, e.{q("location")}, e.{q("user_agent")}
 FROM {q(STAGING_EVENTS.name)} e{extra_join}
-LEFT JOIN ({matches}) s ON {_key_join("s", "e")}
+LEFT JOIN ({matches}) s ON {_key_join(d, "s", "e")}
 WHERE e.{q("page")} = 'NextSong'"""
 
 
 def songplays_window(d: Dialect) -> list[str]:
     """Every NextSong event of the window, matched to at most one song by (title, artist name, length)."""
-    select = f"{_songplays_select(d, song_matches_select())} AND {window_predicate(STAGING_EVENTS, d, 'e')}"
+    select = f"{_songplays_select(d, song_matches_select(d))} AND {window_predicate(STAGING_EVENTS, d, 'e')}"
     return [
         f"DELETE FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONGPLAYS, d)}",
         _insert(SONGPLAYS, select),
@@ -82,7 +94,7 @@ def songplays_rematch(d: Dialect) -> list[str]:
     (one loaded before this table existed) re-derives every play once."""
     cols = column_list(SONG_MATCHES.column_names)
     sm, sp, ev = q(SONG_MATCHES.name), q(SONGPLAYS.name), q(STAGING_EVENTS.name)
-    changed_key = f"EXISTS (SELECT 1 FROM _keys_changed k WHERE {_key_join('k', 'e')})"
+    changed_key = f"EXISTS (SELECT 1 FROM _keys_changed k WHERE {_key_join(d, 'k', 'e')})"
     never_recorded = (f"NOT EXISTS (SELECT 1 FROM {sm}) AND EXISTS (SELECT 1 FROM {sp} "
                       f"WHERE {q('song_id')} IS NOT NULL)")
     same_play = " AND ".join(
@@ -91,7 +103,7 @@ def songplays_rematch(d: Dialect) -> list[str]:
     in_changed = "EXISTS (SELECT 1 FROM _keys_changed k WHERE " + " AND ".join(
         f"k.{q(c)} = {sm}.{q(c)}" for c in MATCH_KEY) + ")"
     return [
-        f"CREATE TEMP TABLE _matches_now AS {song_matches_select()}",
+        f"CREATE TEMP TABLE _matches_now AS {song_matches_select(d)}",
         f"""CREATE TEMP TABLE _keys_changed AS SELECT DISTINCT {column_list(MATCH_KEY)} FROM (
   (SELECT {cols} FROM _matches_now EXCEPT SELECT {cols} FROM {sm})
   UNION ALL
@@ -152,11 +164,11 @@ FROM {q(STAGING_SONGS.name)}"""
 
 
 def artists_full(d: Dialect) -> list[str]:
-    loc = f"NULLIF({q('artist_location')}, '')"
+    loc = d.empty_as_null(q("artist_location"))
     select = f"""SELECT {q("artist_id")}, {q("artist_name")}, {loc}, {q("artist_latitude")}, {q("artist_longitude")}
 FROM (
   SELECT s.*, ROW_NUMBER() OVER (
-           PARTITION BY {q("artist_id")}
+           PARTITION BY {d.text_key(q("artist_id"))}
            ORDER BY CASE WHEN {loc} IS NULL THEN 1 ELSE 0 END,
                     CASE WHEN {q("artist_latitude")} IS NULL THEN 1 ELSE 0 END,
                     {q("song_id")}) AS rn

@@ -10,14 +10,30 @@ is kept in the COPY's transaction (a rollback loses it, as documented). It fails
 them. The resource then reads the rejects back with its own Redshift SQL, after the COPY or after its failure.
 Every statement it generates is logged to `copy_log`, so tests can see them.
 
-Typing rules follow Redshift's documentation for JSON COPY: JSON null or a missing field loads NULL; an empty
-string loads NULL into a non-character column; a character value longer than the column's bytes is an error
-(no TRUNCATECOLUMNS); numbers may be given as JSON numbers or numeric strings.
+Typing follows Redshift's documentation for COPY (no ACCEPTINVCHARS, TRUNCATECOLUMNS, BLANKSASNULL or
+EMPTYASNULL, as our COPY sends none), written here on its own rather than borrowed from our loader, so that a
+disagreement between the engines shows as a test failure:
+- "COPY attempts to implicitly convert the strings in the source data to the data type of the target column"
+  (Data conversion parameters): a numeric column takes a JSON number or a string holding one; an integer column
+  only integer text (a decimal point is "Invalid digit, Value '.'", error 1207; so is a leading blank);
+- "Blank fields for other data types, such as INT, are always loaded with NULL" (BLANKSASNULL): a string of only
+  white space, or empty, loads NULL into a numeric column; into VARCHAR it loads as it is;
+- a VARCHAR column takes any JSON value: a string as itself, an object, array, number or boolean as its JSON text
+  (written compactly: how Redshift spaces a nested value's text is not documented, see docs/data-quality.md);
+- "if the extra characters are all spaces (blanks), the string is truncated to the maximum length" (Character
+  types); any other excess is error 1204;
+- "The maximum size for a JSON object ... is 4 MB" (Using COPY to load data into SUPER columns): a larger record
+  is rejected (the error code is this emulator's choice: the documentation names none);
+- a line that is not valid UTF-8 is rejected with error 1220 ("If a line in your load data contains a character
+  that is not valid ... COPY returns an error and logs a row in STL_LOAD_ERRORS with error number 1220",
+  Multibyte character load errors); the rest of the file loads;
+- JSON null or a missing field loads NULL; NaN and Infinity are not JSON.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -59,7 +75,10 @@ EMULATION_DDL = (
     "$$ SELECT COALESCE((SELECT last_copy_id FROM copy_state WHERE pid = pg_backend_pid()), -1) $$",
 )
 _INT_RANGE = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}
-_NUMERIC = re.compile(r"\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)\s*")
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMERIC = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_BLANK = " \t\r\n"
+MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
 
 class CopyRejected(Exception):
@@ -88,51 +107,77 @@ def _typed(col: Column, value: Any) -> Any:
     if value is None:
         return None
     if col.max_bytes is not None:
-        text = value if isinstance(value, str) else json.dumps(value)
-        if len(text.encode("utf-8")) > col.max_bytes:
-            raise CopyRejected(col.name, 1204, "String length exceeds DDL length")
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape ("\udcff"): no character (not documented for COPY)
+            raise CopyRejected(col.name, 1220, "String contains invalid or unsupported UTF8 codepoints") from None
+        if len(data) > col.max_bytes:
+            if len(text.rstrip(" ").encode("utf-8")) > col.max_bytes:
+                raise CopyRejected(col.name, 1204, "String length exceeds DDL length")
+            text = data[:col.max_bytes].decode("utf-8")  # only blanks are cut: never inside a character
         return text
+    integer = col.type in _INT_RANGE
     if isinstance(value, (dict, list, bool)):
         raise CopyRejected(col.name, 1216, f"Invalid {col.type.lower()} value: not a scalar")
     if isinstance(value, str):
-        if value.strip() == "":
+        if value.strip(_BLANK) == "":
             return None
-        if not _NUMERIC.fullmatch(value):
-            raise CopyRejected(col.name, 1207, f"Invalid digit, Value '{value[:1]}', Pos 0, Type: {col.type.title()}")
-        value = float(value) if col.type == "DOUBLE PRECISION" or re.search(r"[.eE]", value) else int(value)
-    if col.type in _INT_RANGE:
+        if not (_INTEGER if integer else _NUMERIC).fullmatch(value):
+            bad = next((ch for ch in value if not ch.isdigit() and ch != "-"), value[:1])
+            raise CopyRejected(col.name, 1207, f"Invalid digit, Value '{bad}', Type: {col.type.title()}")
+        value = int(value) if integer else float(value)
+    if integer:
         if isinstance(value, float):
-            if not value.is_integer():
-                raise CopyRejected(col.name, 1207, f"Invalid digit, Value '.', Type: {col.type.title()}")
-            value = int(value)
+            raise CopyRejected(col.name, 1207, f"Invalid digit, Value '.', Type: {col.type.title()}")
         if not -_INT_RANGE[col.type] <= value < _INT_RANGE[col.type]:
             raise CopyRejected(col.name, 1216, f"Overflow for {col.type.title()}")
         return int(value)
+    if not math.isfinite(float(value)):
+        raise CopyRejected(col.name, 1216, f"Overflow for {col.type.title()}")
     return float(value)
 
 
-def _objects(text: str) -> list[tuple[int, Any | None, str, str | None]]:
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+
+
+def _objects(data: bytes) -> list[tuple[int, Any | None, str, CopyRejected | None]]:
     """(last line, value or None, raw text, error) for each JSON value of a COPY JSON file.
 
     A value may span lines (some song files are pretty-printed); a value that is malformed before its text runs
-    out is an error on its line, and reading resumes on the next line.
+    out is an error on its line, and reading resumes on the next line. A line that is not UTF-8, or a value over
+    4 MB, is an error of its own.
     """
-    out: list[tuple[int, Any | None, str, str | None]] = []
+    out: list[tuple[int, Any | None, str, CopyRejected | None]] = []
     buffer = ""
-    for n, line in enumerate(text.lstrip("\ufeff").split("\n"), start=1):
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    for n, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = raw[exc.start:exc.end].hex()
+            out.append((n, None, raw.decode("utf-8", "replace"), CopyRejected(
+                "", 1220, f"String contains invalid or unsupported UTF8 codepoints. Bad UTF8 hex sequence: {bad}")))
+            buffer = ""
+            continue
         if not buffer and not line.strip():
             continue
         buffer = f"{buffer}\n{line}" if buffer else line
+        if len(buffer.encode("utf-8")) > MAX_OBJECT_BYTES:
+            out.append((n, None, buffer[:1024], CopyRejected("", 1224, "JSON object exceeds the 4 MB limit")))
+            buffer = ""
+            continue
         try:
-            out.append((n, json.loads(buffer), buffer, None))
+            out.append((n, json.loads(buffer, parse_constant=_no_constant), buffer, None))
         except json.JSONDecodeError as exc:
             if exc.pos < len(buffer.rstrip()):
-                out.append((n, None, buffer, "Invalid JSON: malformed value"))
+                out.append((n, None, buffer, CopyRejected("", 1224, "Invalid JSON: malformed value")))
             else:
                 continue  # the value goes on on the next line
         buffer = ""
     if buffer:
-        out.append((text.count("\n") + 1, None, buffer, "Invalid JSON: unexpected end of file"))
+        out.append((len(lines), None, buffer, CopyRejected("", 1224, "Invalid JSON: unexpected end of file")))
     return out
 
 
@@ -149,10 +194,14 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
         return self._client
 
     def _read(self, uri: str) -> str:
-        """An object's text; a missing one fails the COPY before it loads anything, as on Redshift."""
+        """An object's text (a manifest, a JSONPaths file); see _read_bytes."""
+        return self._read_bytes(uri).decode("utf-8")
+
+    def _read_bytes(self, uri: str) -> bytes:
+        """An object's bytes; a missing one fails the COPY before it loads anything, as on Redshift."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:
-            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         except self._s3().exceptions.NoSuchKey:
             raise redshift_connector.ProgrammingError(
                 f"S3ServiceException:The specified key does not exist.,Status 404 ({uri})") from None
@@ -185,10 +234,10 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
         rows: list[tuple[Any, ...]] = []
         errors: list[tuple[Any, ...]] = []
         for uri in inputs:
-            for line, value, raw, error in _objects(self._read(uri)):
+            for line, value, raw, error in _objects(self._read_bytes(uri)):
                 try:
                     if error:
-                        raise CopyRejected("", 1224, error)
+                        raise error
                     if not isinstance(value, dict):
                         raise CopyRejected("", 1216, "Invalid JSONPath format: Member is not an object.")
                     lookup = value if copy.json != rs.JSON_AUTO else {k.lower(): v for k, v in value.items()}
