@@ -31,9 +31,11 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from sparkify_assets_tests.support.service import Service, poll, processes_of, running_service
+from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
 from sparkify_assets_tests.support.webserver import LAUNCH_RUN, REPOSITORY_QUERY, free_port
 from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_service.local_postgres import pgdata_dir
 from sparkify_service.shell import service_env
 from sparkify_service.workers import SHELL_RUN_TAG, WORKER_PID_TAG, WORKER_START_TAG
 
@@ -101,12 +103,14 @@ def record(instance: DagsterInstance, run_id: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def pg_data() -> Iterator[Path]:
-    """The local PostgreSQL's folder, outside pytest's base folder: as root the server runs as another account,
-    which needs the search bit on every parent, and a concurrent pytest session resets that folder to 0700."""
+def pg_data(monkeypatch) -> Iterator[Path]:  # noqa: ANN001
+    """The local PostgreSQL's folder, outside pytest's base folder (a concurrent pytest session resets that folder
+    to 0700), with a system folder of the test's own: as root the server keeps its data there (accounts.py)."""
     folder = Path(tempfile.mkdtemp(prefix="sparkify-ops-pg-"))
     try:
-        yield folder / "postgres"
+        with own_system_dir() as system:
+            monkeypatch.setenv("SPARKIFY_SYSTEM_DIR", str(system))
+            yield folder / "postgres"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -225,7 +229,7 @@ def test_shell_runs_cancel_and_a_killed_supervisor(real_sample: Path, tmp_path: 
         poll(lambda: not processes_of(home), "every process of the service stopped", LIMIT_S)
         swept_in = time.monotonic() - killed
         assert swept_in < SWEPT_WITHIN_S, swept_in
-        assert not (pg_data / "pgdata" / "postmaster.pid").exists()  # a clean shutdown: no stale lock
+        assert not (pgdata_dir(pg_data) / "postmaster.pid").exists()  # a clean shutdown: no stale lock
         assert "watchdog: done" in service.log()
         print(f"swept {swept_in:.1f}s after the supervisor's SIGKILL")
 

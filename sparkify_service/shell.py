@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from sparkify_service.local_postgres import DATABASE, USER
+from sparkify_service.local_postgres import DATABASE, USER, pgdata_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = ROOT / "data" / "service" / "dagster_home"
@@ -33,14 +33,15 @@ def service_env(environ: dict[str, str]) -> dict[str, str]:
 
 def local_url(data: Path) -> str:
     """The URL of the running local PostgreSQL whose data folder is `data`."""
+    pid_file = pgdata_dir(data) / "postmaster.pid"  # as root, in the server account's own folder (accounts.py)
     try:
-        lock = (data / "pgdata" / "postmaster.pid").read_text().splitlines()
+        lock = pid_file.read_text().splitlines()
         password = (data / "password").read_text().strip()
     except OSError as error:
         raise SystemExit(f"sparkify shell: no running local PostgreSQL under {data} ({error.strerror}): start "
                          "`make serve` first, or set DAGSTER_POSTGRES_URL") from None
     if len(lock) < 4 or not lock[3].strip().isdigit():
-        raise SystemExit(f"sparkify shell: {data / 'pgdata' / 'postmaster.pid'} names no port: is the server up?")
+        raise SystemExit(f"sparkify shell: {pid_file} names no port: is the server up?")
     return f"postgresql://{USER}:{quote(password, safe='')}@127.0.0.1:{lock[3].strip()}/{DATABASE}"
 
 
