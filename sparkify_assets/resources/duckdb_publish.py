@@ -45,6 +45,7 @@ from sparkify_assets.tables import (
 )
 
 MANIFEST = "manifest.json"
+STORAGE_VERSION = "v1.0.0"
 # Quarantine and file versions are published with the staging load they belong to (their rows for its days).
 _COMPANIONS = {STAGING_EVENTS.name: (REJECTED_RECORDS, SOURCE_VERSIONS),
                STAGING_SONGS.name: (REJECTED_RECORDS, SOURCE_VERSIONS)}
@@ -147,7 +148,9 @@ class Publication:
         """A new views file for `current`, renamed over the published one (readers connected keep theirs)."""
         tmp = self.published.with_name(f"{self.published.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         try:
-            with duckdb.connect(str(tmp)) as con:
+            # In the oldest storage format DuckDB still writes: the file holds only views, and any DuckDB since
+            # 1.0 (the CLI on PyPI, an analyst's older Python package) can open it; the pieces are plain Parquet.
+            with duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
                 for table in ALL_TABLES:
                     con.execute(self.view_sql(table, sorted(current.get(table.name, {}).values())))
                     con.execute(f"COMMENT ON VIEW {q(table.name)} IS {_literal(table.description)}")
