@@ -155,6 +155,9 @@ class Publication:
                     con.execute(self.view_sql(table, sorted(current.get(table.name, {}).values())))
                     con.execute(f"COMMENT ON VIEW {q(table.name)} IS {_literal(table.description)}")
                 con.execute("CHECKPOINT")
+            # A WAL beside the published path belongs to another database (a warehouse file from before readers
+            # had their own): DuckDB would replay it into the views file.
+            self.published.with_name(self.published.name + ".wal").unlink(missing_ok=True)
             os.replace(tmp, self.published)
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -167,6 +170,40 @@ class Publication:
             return f"CREATE VIEW {q(table.name)} AS SELECT {typed} WHERE false"
         paths = ", ".join(_literal(str(self.folder / rel)) for rel in files)
         return f"CREATE VIEW {q(table.name)} AS SELECT {cols} FROM read_parquet([{paths}], union_by_name = true)"
+
+    # -- upgrading from one shared file ----------------------------------------------------------------------
+
+    def adopt(self, working: Path) -> None:
+        """Before readers had their own file, the warehouse was the published path itself. Copy such a warehouse
+        to the working path, and publish all of it, so readers lose nothing and no day needs loading again."""
+        if not self.published.exists():
+            return
+        tmp = working.with_name(f"{working.name}.adopt-{os.getpid()}")
+        with self._locked(), duckdb.connect() as con:
+            con.execute(f"ATTACH {_literal(str(self.published))} AS old (READ_ONLY)")
+            tables = {n for (n,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old'").fetchall()}
+            if not tables or working.exists():
+                return  # already a views file (or another process adopted it meanwhile)
+            con.execute(f"ATTACH {_literal(str(tmp))} AS adopted")
+            con.execute("COPY FROM DATABASE old TO adopted")
+            con.execute("DETACH adopted")
+            os.replace(tmp, working)
+        with duckdb.connect(str(working), read_only=True) as con:
+            for table in ALL_TABLES:
+                if table.name in tables and table not in (REJECTED_RECORDS, SOURCE_VERSIONS):
+                    self.export(con, table, self._days_held(con, table))
+        self.publish()
+
+    @staticmethod
+    def _days_held(con: duckdb.DuckDBPyConnection, table: Table) -> DayWindow | None:
+        if table.partition_column is None:
+            return None
+        col = q(table.partition_column)
+        day = f"make_timestamp_ms({col})" if table.column(table.partition_column).type == "BIGINT" else col
+        days = [d for (d,) in con.execute(f"SELECT DISTINCT CAST({day} AS DATE) FROM {q(table.name)} ORDER BY 1")
+                .fetchall()]
+        return DayWindow(tuple(days)) if days else None
 
     # -- bookkeeping ------------------------------------------------------------------------------------
 

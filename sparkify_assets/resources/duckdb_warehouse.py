@@ -145,6 +145,8 @@ class DuckDBWarehouse(Warehouse):
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if self.publication is not None and not Path(self.path).expanduser().exists():
+            self.publication.adopt(Path(self.path).expanduser())
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05
         while True:
