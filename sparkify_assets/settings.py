@@ -37,8 +37,12 @@ def duckdb_path() -> str:
 def duckdb_working_path() -> str:
     """The pipeline's private working file (docs/analysts.md): readers open SPARKIFY_DUCKDB_PATH, never this."""
     published = Path(duckdb_path())
-    return (os.environ.get("SPARKIFY_DUCKDB_WORKING_PATH")
-            or str(published.with_name(f"{published.stem}.working{published.suffix or '.duckdb'}")))
+    working = (os.environ.get("SPARKIFY_DUCKDB_WORKING_PATH")
+               or str(published.with_name(f"{published.stem}.working{published.suffix or '.duckdb'}")))
+    if Path(working).expanduser().resolve() == published.expanduser().resolve():
+        raise ValueError("SPARKIFY_DUCKDB_WORKING_PATH must differ from SPARKIFY_DUCKDB_PATH: readers open the "
+                         "latter, and a reader holding the file the pipeline writes blocks every load")
+    return working
 
 
 def duckdb_publish_retention_hours() -> float:
