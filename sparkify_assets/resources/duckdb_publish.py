@@ -80,13 +80,17 @@ class Publication:
     # -- export (in a check step, through the working file's connection) ---------------------------------------
 
     def export(self, con: duckdb.DuckDBPyConnection, table: Table, window: DayWindow | None) -> None:
-        """The checked scope of `table` (and its companions' rows for the same load) into new pieces, pending."""
+        """The checked scope of `table` (and its companions' rows for the same load) into new pieces, pending
+        once all of them are written (a failed export leaves files no manifest names, cleaned up later)."""
+        written: list[tuple[str, str, str]] = []
         for target, piece, where, params in self._scopes(table, window):
             rel = f"{target.name}/{piece}.{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
             (self.folder / rel).parent.mkdir(parents=True, exist_ok=True)
             select = f"SELECT {column_list(target.column_names)} FROM {q(target.name)} WHERE {where}"
             self._copy(con, select, params, self.folder / rel)
-            self.pending.setdefault(target.name, {})[piece] = rel
+            written.append((target.name, piece, rel))
+        for name, piece, rel in written:
+            self.pending.setdefault(name, {})[piece] = rel
 
     @staticmethod
     def _copy(con: duckdb.DuckDBPyConnection, select: str, params: dict[str, Any], path: Path) -> None:
