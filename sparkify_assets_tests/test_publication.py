@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from sparkify_assets.resources.duckdb_publish import Publication
+from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.warehouse import DayWindow
 from sparkify_assets.sql.dialect import DUCKDB
 from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_EVENTS, USERS
@@ -108,3 +109,10 @@ def test_clean_up_deletes_unnamed_files_only_once_they_are_old(working: duckdb.D
     assert not old_orphan.exists() and not stale_views.exists() and new_orphan.exists()
     assert not db.with_name(db.name + ".wal").exists()
     assert count(db) == 3
+
+
+def test_readers_can_connect_before_the_first_load(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "warehouse.working.duckdb"), publish_path=str(db))
+    warehouse.run([], ensure=[STAGING_EVENTS])  # the pipeline's first connection, before anything is loaded
+    assert count(db) == 0 and count(db, "songplays") == 0

@@ -175,6 +175,14 @@ class Publication:
         paths = ", ".join(_literal(str(self.folder / rel)) for rel in files)
         return f"CREATE VIEW {q(table.name)} AS SELECT {cols} FROM read_parquet([{paths}], union_by_name = true)"
 
+    def ensure_published(self) -> None:
+        """Readers may connect before the first load is published: they find empty tables, not a missing file."""
+        if self.published.exists():
+            return
+        with self._locked():
+            if not self.published.exists():
+                self.write_views(self._read_manifest().get("tables", {}))
+
     # -- upgrading from one shared file ----------------------------------------------------------------------
 
     def adopt(self, working: Path) -> None:

@@ -145,8 +145,10 @@ class DuckDBWarehouse(Warehouse):
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        if self.publication is not None and not Path(self.path).expanduser().exists():
-            self.publication.adopt(Path(self.path).expanduser())
+        if self.publication is not None:
+            if not Path(self.path).expanduser().exists():
+                self.publication.adopt(Path(self.path).expanduser())
+            self.publication.ensure_published()
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05
         while True:
