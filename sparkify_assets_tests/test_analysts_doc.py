@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
+import psycopg2
 import pytest
-import redshift_connector
 from dagster import DagsterInstance
+from psycopg2.extras import execute_values
 
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -49,20 +51,17 @@ def pg_schema(pg_server: PgServer, published: Path) -> Iterator[str]:
     """The published tables copied into a fresh PostgreSQL schema, created from the same table definitions."""
     with schema_owned_by_secret_user(pg_server) as (schema, _user), \
             duckdb.connect(str(published), read_only=True) as duck:
-        con = redshift_connector.connect(**pg_server.connect_kwargs())
-        try:
-            cur = con.cursor()
+        # Loaded straight into PostgreSQL (psycopg2, pages of rows): only the queries go through redshift_connector.
+        con = psycopg2.connect(host=pg_server.host, port=pg_server.direct_port, dbname=pg_server.database,
+                               user=pg_server.user, password=pg_server.password)
+        with closing(con), con, con.cursor() as cur:  # commits, then closes
             cur.execute(f"SET search_path TO {schema}")
             for name in READ_TABLES:
                 table = TABLES_BY_NAME[name]
                 cur.execute(POSTGRES.create_table(table))
                 rows = duck.execute(f"SELECT {column_list(table.column_names)} FROM {q(name)}").fetchall()
-                marks = ", ".join(["%s"] * len(table.columns))
-                cur.executemany(f"INSERT INTO {q(name)} ({column_list(table.column_names)}) VALUES ({marks})",
-                                [list(r) for r in rows])
-            con.commit()
-        finally:
-            con.close()
+                execute_values(cur, f"INSERT INTO {q(name)} ({column_list(table.column_names)}) VALUES %s", rows,
+                               page_size=2000)
         yield schema
 
 
