@@ -180,7 +180,7 @@ def publish_worker(db: str, folder: str, first: str, ndays: int) -> None:
     from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, TIME, USERS, WAREHOUSE_TABLES
 
     days = day_range(date.fromisoformat(first), ndays)
-    publication = Publication.beside(Path(folder) / "warehouse.duckdb", 24 * 3600.0)
+    publication = Publication(Path(folder) / "warehouse.duckdb", Path(folder) / "warehouse.published", 24 * 3600.0)
     out: dict[str, Any] = {"success": True}
     with duckdb.connect(db, read_only=True) as con:
         for case, tables, window in (("all_days", WAREHOUSE_TABLES, DayWindow(tuple(days))),
