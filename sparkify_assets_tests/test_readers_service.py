@@ -4,7 +4,6 @@ days loaded as computed from the raw files. Few days: each sensor run costs a wo
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +15,8 @@ from sparkify_assets_tests.conftest import NOVEMBER
 from sparkify_assets_tests.support.postgres import running_postgres
 from sparkify_assets_tests.support.service import poll, running_service
 from sparkify_assets_tests.support.webserver import free_port
-from sparkify_assets_tests.test_readers import link_days, observations, reader
+from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.test_readers import observations, reader
 from sparkify_assets_tests.test_service import assert_tables_equal_the_raw_files, loaded_days, settled
 
 LIMIT_S = 300.0  # a hang guard only
@@ -28,9 +28,8 @@ def test_service_sensor_loads_while_analysts_read(real_sample: Path, tmp_path: P
     with running_postgres(database="dagster", user="dagster", password=password) as pg:
         url = f"postgresql://dagster:{password}@127.0.0.1:{pg.direct_port}/dagster"
         monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)  # for this test's own look at the instance
-        data = tmp_path / "data"
-        shutil.copytree(real_sample / "song_data", data / "song_data")
-        link_days(real_sample, data, NOVEMBER[:1])
+        # Copies, not links: the sensor finds new files by their modification time, and a link has the sample's.
+        data = copy_sample(real_sample, tmp_path / "data", NOVEMBER[:1])
         home, db, port = tmp_path / "dagster_home", tmp_path / "warehouse.duckdb", free_port()
         env = {"DAGSTER_HOME": str(home), "SPARKIFY_PORT": str(port),
                "DAGSTER_POSTGRES_URL": url,
@@ -42,7 +41,11 @@ def test_service_sensor_loads_while_analysts_read(real_sample: Path, tmp_path: P
             poll(lambda: loaded_days(instance) == {NOVEMBER[0].isoformat()} and settled(instance, 2) and db.exists(),
                  "the first day loaded and published", LIMIT_S, service)
             with reader(db, tmp_path, "hold") as held, reader(db, tmp_path, "reconnect") as fresh:
-                link_days(real_sample, data, NOVEMBER[1:3])
+                copy_sample(real_sample, tmp_path / "more", NOVEMBER[1:3])
+                for day in sorted((tmp_path / "more" / "log_data").rglob("*.json")):
+                    target = data / day.relative_to(tmp_path / "more")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    day.replace(target)
                 poll(lambda: loaded_days(instance) == {d.isoformat() for d in NOVEMBER[:3]} and settled(instance, 4),
                      "two more days loaded by the sensor's runs", LIMIT_S, service)
                 time.sleep(2)  # both readers observe the last publish
