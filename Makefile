@@ -77,4 +77,4 @@ bench-quick: install
 	$(BIN)/python benchmarks/bench.py --quick $(ARGS)
 
 clean:
-	rm -rf data/warehouse.duckdb data/dagster_home data/service
+	rm -rf data/warehouse.duckdb data/warehouse.working.duckdb data/warehouse.working.duckdb.wal data/warehouse.published data/dagster_home data/service

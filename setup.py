@@ -17,10 +17,12 @@ setup(
         "boto3>=1.34",
         "duckdb==2.0.1",
         "redshift-connector==2.2.0",
+        "pandas>=2.2,<4",  # analysts get a DataFrame in one call (docs/analysts.md); the pipeline never imports it
     ],
     extras_require={
+        "analysts": ["duckdb-cli==1.5.6"],  # the `duckdb` shell; it opens the published file (docs/analysts.md)
         "dev": [
-            "pandas>=2.2,<4",  # the tests' independent expectations; the project itself does not import it
+            "duckdb-cli==1.5.6",  # the analysts' page is tested through it too
             "pytest==9.2.0",
             "pytest-xdist==3.8.0",
             "hypothesis==6.170.17",

@@ -169,6 +169,38 @@ def change_songs(data: Path, into: Path, n: int) -> list[str]:
     return [p.relative_to(into).as_posix() for p in changed]
 
 
+def publish_worker(db: str, folder: str, first: str, ndays: int) -> None:
+    """What publishing to readers costs on a loaded working file (docs/analysts.md): every table's pieces (the
+    first publication, as a backfill's checks export them), then what one daily run exports (its day of the daily
+    tables, and users whole); each export, and the publish that makes it visible. Reported as JSON."""
+    import duckdb
+
+    from sparkify_assets.resources.duckdb_publish import Publication
+    from sparkify_assets.resources.warehouse import DayWindow
+    from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, TIME, USERS, WAREHOUSE_TABLES
+
+    days = day_range(date.fromisoformat(first), ndays)
+    publication = Publication(Path(folder) / "warehouse.duckdb", Path(folder) / "warehouse.published", 24 * 3600.0)
+    out: dict[str, Any] = {"success": True}
+    with duckdb.connect(db, read_only=True) as con:
+        for case, tables, window in (("all_days", WAREHOUSE_TABLES, DayWindow(tuple(days))),
+                                     ("one_day", (STAGING_EVENTS, SONGPLAYS, TIME, USERS), DayWindow((days[-1],)))):
+            started = time.perf_counter()
+            for table in tables:
+                publication.export(con, table, window)
+            exported = time.perf_counter()
+            files = [publication.folder / rel for pieces in publication.pending.values() for rel in pieces.values()]
+            publication.publish()
+            out[case] = {"export_seconds": round(exported - started, 3),
+                         "publish_seconds": round(time.perf_counter() - exported, 3),
+                         "pieces": len(files), "mb": round(sum(f.stat().st_size for f in files) / 1e6, 1)}
+    print(json.dumps(out))
+
+
+def run_publish(db: Path, folder: Path, first: date, ndays: int) -> dict[str, Any]:
+    return run_worker(["--publish-worker", str(db), str(folder), first.isoformat(), str(ndays)], "publishing")
+
+
 def run_refresh(data: Path, db: Path) -> dict[str, Any]:
     """The sensor's song refresh in a fresh process, like run_days."""
     return run_worker(["--refresh-worker", str(data), str(db)], "song refresh run")
@@ -473,6 +505,9 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(*sys.argv[2:5], int(sys.argv[5]))
         return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "--publish-worker":
+        publish_worker(*sys.argv[2:5], int(sys.argv[5]))
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--refresh-worker":
         refresh_worker(*sys.argv[2:4])
         return 0
@@ -543,6 +578,8 @@ def main() -> int:
                                            full["assets"]["staging_events"]["records_read"])
         print("one more day on top of the history ...", flush=True)
         day_next = run_days(data, work / "history.duckdb", extra_day, 1)
+        print("publishing to readers: every table, then one day ...", flush=True)
+        publishing = run_publish(work / "history.duckdb", work / "published", FIRST_DAY, a.days + 1)
         print("the first day alone ...", flush=True)
         day_first = run_days(data, work / "first.duckdb", FIRST_DAY, 1)
         refresh: dict[str, Any] = {}
@@ -605,6 +642,7 @@ def main() -> int:
                                   "steps": {k: day_next["steps"].get(k) for k in step_names}},
         },
         "song_refresh": refresh,
+        "publishing": {k: v for k, v in publishing.items() if k not in ("success", "process_wall_seconds")},
         "executors": executors,
         "fixed_cost": fixed,
         "largest_day": biggest,
@@ -652,6 +690,9 @@ def main() -> int:
             f"sensor's run on day {a.days + 1}'s warehouse; its tick {refresh['sensor_tick_seconds']:.1f} s"),
            ("  refresh / one-day run", f"{r['song_refresh_over_one_day']:.2f} x",
             f"target <= 2 (one-day run: day {a.days + 1})")] if refresh else []),
+        *[(f"publish to readers, {k.replace('_', ' ')}", f"{v['export_seconds'] + v['publish_seconds']:.2f} s",
+           f"export {v['export_seconds']:.2f} s ({v['pieces']} pieces, {v['mb']:,.1f} MB) + views file "
+           f"{v['publish_seconds']:.2f} s") for k, v in result["publishing"].items()],
         *[(f"CLI backfill, {k.removesuffix('_seconds')}", f"{v:.1f} s", "30-day default sample")
           for k, v in executors.items()],
         *(fixed_cost_rows(fixed) if fixed else []),

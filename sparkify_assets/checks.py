@@ -180,14 +180,19 @@ def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect) -> Ass
         reads = sorted({name for c in selected for name in c.also_reads})
         warehouse.run([], ensure=[table, *(TABLES_BY_NAME[name] for name in reads)])
         errors: list[tuple[str, Exception]] = []
+        blocked = False
         for c in selected:
             try:
                 outcome = c.evaluate(context, warehouse, win)
             except Exception as exc:  # the other checks still report; the step fails below
                 errors.append((c.name, exc))
                 continue
+            blocked |= c.blocking and not outcome.passed and outcome.severity == AssetCheckSeverity.ERROR
             yield AssetCheckResult(asset_key=table.name, check_name=c.name, passed=outcome.passed,
                                    severity=outcome.severity, metadata=outcome.metadata)
+        # Readers see a load only once every blocking check of its table ran on it and passed (docs/analysts.md).
+        if not errors and not blocked and all(c in selected for c in checks if c.blocking):
+            warehouse.checks_passed(table, win)
         if errors:
             raise CheckError(f"{table.name}: {len(errors)} check(s) could not be evaluated: "
                              + ", ".join(name for name, _ in errors)) from errors[0][1]

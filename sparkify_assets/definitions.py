@@ -46,7 +46,9 @@ def build_source(url: str) -> RawSource:
 
 def build_warehouse(kind: str) -> Warehouse:
     if kind == "duckdb":
-        return DuckDBWarehouse(path=settings.duckdb_path(), memory_limit=settings.duckdb_memory_limit())
+        return DuckDBWarehouse(path=settings.duckdb_working_path(), publish_path=settings.duckdb_path(),
+                               publish_retention_hours=settings.duckdb_publish_retention_hours(),
+                               memory_limit=settings.duckdb_memory_limit())
     from sparkify_assets.resources import redshift_warehouse
 
     return redshift_warehouse.from_env()

@@ -51,6 +51,9 @@ def main() -> int:
         failed = ", ".join(f"{e.check_name} ({e.severity.value.lower()})" for e in mine if not e.passed)
         print(f"{table.name:<18}{rows:>10}  {sum(e.passed for e in mine)}/{len(mine)}"
               + (f"  failed: {failed}" if failed else ""))
+    publish_path = getattr(warehouse, "publish_path", None)
+    if publish_path:
+        print(f"\nanalysts read {publish_path} (docs/analysts.md): every table above whose blocking checks passed")
     errors = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR]
     return 0 if result.success and not errors else 1
 

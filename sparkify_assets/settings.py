@@ -34,6 +34,25 @@ def duckdb_path() -> str:
     return os.environ.get("SPARKIFY_DUCKDB_PATH") or str(project_root() / "data" / "warehouse.duckdb")
 
 
+def duckdb_working_path() -> str:
+    """The pipeline's private working file (docs/analysts.md): readers open SPARKIFY_DUCKDB_PATH, never this."""
+    published = Path(duckdb_path())
+    working = (os.environ.get("SPARKIFY_DUCKDB_WORKING_PATH")
+               or str(published.with_name(f"{published.stem}.working{published.suffix or '.duckdb'}")))
+    if Path(working).expanduser().resolve() == published.expanduser().resolve():
+        raise ValueError("SPARKIFY_DUCKDB_WORKING_PATH must differ from SPARKIFY_DUCKDB_PATH: readers open the "
+                         "latter, and a reader holding the file the pipeline writes blocks every load")
+    return working
+
+
+def duckdb_publish_retention_hours() -> float:
+    """SPARKIFY_PUBLISH_RETENTION_HOURS: how long replaced published data stays for readers connected before."""
+    value = float(os.environ.get("SPARKIFY_PUBLISH_RETENTION_HOURS") or 24)
+    if value < 0:
+        raise ValueError(f"SPARKIFY_PUBLISH_RETENTION_HOURS must not be negative, not {value}")
+    return value
+
+
 def duckdb_memory_limit() -> str:
     """How much memory DuckDB may hold before it spills to disk (DuckDB's syntax: '1GB', '512MB')."""
     return os.environ.get("SPARKIFY_DUCKDB_MEMORY_LIMIT") or "1GB"

@@ -1,4 +1,8 @@
-"""The embedded warehouse: one DuckDB file, loaded straight from the JSON files by DuckDB itself."""
+"""The embedded warehouse: one DuckDB file, loaded straight from the JSON files by DuckDB itself.
+
+That file is the pipeline's private working copy. Readers open another file, to which loads whose checks passed
+are published (`duckdb_publish`): a reader connected to the working file would block every load.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.resources.duckdb_publish import Publication
 from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count, utf8_error
 from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
@@ -79,8 +84,14 @@ class DuckDBWarehouse(Warehouse):
     fast_path: bool = Field(default=True, description="Load log files that are entirely valid through one typed "
                             "read_json scan; a file where that scan finds any problem (or cannot prove it has none) "
                             "is checked record by record. False checks every file record by record (same tables).")
+    publish_path: str | None = Field(default=None, description="The file readers open (SPARKIFY_DUCKDB_PATH): "
+                                     "views over the checked loads, published at the end of each run. None: "
+                                     "nothing is published (readers would have to share `path`).")
+    publish_retention_hours: float = Field(default=24.0, description="How long a superseded published piece is "
+                                           "kept for readers still connected to an earlier state.")
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _shared: bool = PrivateAttr(default=False)
+    _publication: Publication | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """One connection for the whole run in this process (opening the file costs more than most queries),
@@ -88,10 +99,35 @@ class DuckDBWarehouse(Warehouse):
         self._shared = True
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """The end of the run (of the step, under the multiprocess executor): its checked loads go to readers."""
         self._shared = False
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        try:
+            if self._publication is not None:
+                self._publication.publish()
+        finally:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    @property
+    def publication(self) -> Publication | None:
+        if self.publish_path is None:
+            return None
+        if self._publication is None:
+            self._publication = Publication.beside(Path(self.publish_path).expanduser(),
+                                                   self.publish_retention_hours * 3600)
+        return self._publication
+
+    def checks_passed(self, table: Table, window: DayWindow | None) -> None:
+        """Export the checked scope for readers; published at the end of the run (at once outside a run)."""
+        publication = self.publication
+        if publication is None:
+            return
+        con = self._connect()
+        with closing(con), self._resource_errors():
+            publication.export(con, table, window)
+        if not self._shared:
+            publication.publish()
 
     @property
     def dialect(self) -> Dialect:
@@ -109,6 +145,10 @@ class DuckDBWarehouse(Warehouse):
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if self.publication is not None:
+            if not Path(self.path).expanduser().exists():
+                self.publication.adopt(Path(self.path).expanduser())
+            self.publication.ensure_published()
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05
         while True:

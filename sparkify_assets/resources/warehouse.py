@@ -126,6 +126,11 @@ class Warehouse(ConfigurableResource, ABC):
             self.ensure_tables(session, (table,))
             return session.fetchall(sql, params)
 
+    def checks_passed(self, table: Table, window: DayWindow | None) -> None:
+        """Every blocking check of `table` passed on `window` (its days, or all of it): readers may see it now.
+
+        Nothing to do where readers share the warehouse (Redshift: they see each load when it commits)."""
+
     def ensure_tables(self, session: Session, tables: Sequence[Table]) -> None:
         for table in tables:
             session.execute(self.dialect.create_table(table))
