@@ -45,6 +45,7 @@ def alert_ticks_since(service, since: float) -> int:  # noqa: ANN001
 def test_a_new_instance_completes_the_days_and_alerts_once_for_the_one_it_cannot(
         real_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data, db = staged_warehouse(real_sample, tmp_path)
+    published = tmp_path / "published.duckdb"  # what analysts open (docs/analysts.md)
     password = f"pw-{uuid.uuid4().hex}"
     with running_postgres(database="dagster", user="dagster", password=password) as pg, running_receiver() as hook:
         hook.refusing = True  # the webhook is down from the start
@@ -52,7 +53,8 @@ def test_a_new_instance_completes_the_days_and_alerts_once_for_the_one_it_cannot
         monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)  # for this test's own look at the instance
         home, port = tmp_path / "dagster_home", free_port()
         env = {"DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": url, "SPARKIFY_PORT": str(port),
-               "SPARKIFY_DATA_URL": str(data), "SPARKIFY_DUCKDB_PATH": str(db),
+               "SPARKIFY_DATA_URL": str(data), "SPARKIFY_DUCKDB_PATH": str(published),
+               "SPARKIFY_DUCKDB_WORKING_PATH": str(db),  # the pipeline's own file, as the killed run left it
                "SPARKIFY_END_DATE": BAD.isoformat(), "SPARKIFY_WAREHOUSE": "duckdb", "SPARKIFY_SENSOR": "on",
                "SPARKIFY_SENSOR_INTERVAL_SECONDS": "2", "SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS": "2",
                "SPARKIFY_ALERT_WEBHOOK_URL": f"{hook.url}/hooks/x", "SPARKIFY_ALERT_INTERVAL_SECONDS": "2",
@@ -99,6 +101,8 @@ def test_a_new_instance_completes_the_days_and_alerts_once_for_the_one_it_cannot
     good = expected.compute(copy_sample(real_sample, tmp_path / "good", GOOD))
     plays = warehouse_snapshot.table(db, "songplays")
     assert sorted(plays[plays.start_time.dt.date.isin(GOOD)].songplay_id) == sorted(good.songplays.songplay_id)
+    seen = warehouse_snapshot.table(published, "songplays")  # analysts see the completed days too
+    assert sorted(seen[seen.start_time.dt.date.isin(GOOD)].songplay_id) == sorted(good.songplays.songplay_id)
     everything = expected.compute(copy_sample(real_sample, tmp_path / "all", [*GOOD, BAD]))
     assert sorted(warehouse_snapshot.table(db, "users").user_id) == sorted(everything.users.index)
     assert set(warehouse_snapshot.table(db, "songs").song_id) == set(everything.songs.song_id)

@@ -46,9 +46,16 @@ from sparkify_assets.tables import (
 
 MANIFEST = "manifest.json"
 STORAGE_VERSION = "v1.0.0"
-# Quarantine and file versions are published with the staging load they belong to (their rows for its days).
-_COMPANIONS = {STAGING_EVENTS.name: (REJECTED_RECORDS, SOURCE_VERSIONS),
-               STAGING_SONGS.name: (REJECTED_RECORDS, SOURCE_VERSIONS)}
+# Quarantine and file versions are published with the load they belong to (their rows for its days): a staging
+# load's rejects and file versions; a derived table's record of the versions it was built from (loaded_versions).
+_STAGING_COMPANIONS = {STAGING_EVENTS.name: (REJECTED_RECORDS, SOURCE_VERSIONS),
+                       STAGING_SONGS.name: (REJECTED_RECORDS, SOURCE_VERSIONS)}
+
+
+def _companions(table: Table) -> tuple[Table, ...]:
+    if table.name in _STAGING_COMPANIONS:
+        return _STAGING_COMPANIONS[table.name]
+    return () if table in (REJECTED_RECORDS, SOURCE_VERSIONS) else (SOURCE_VERSIONS,)
 
 Pieces = dict[str, dict[str, str]]  # table name -> piece name -> file name (relative to the publication folder)
 
@@ -110,7 +117,7 @@ class Publication:
                 yield table, "all", "1 = 1", {}
             else:
                 yield table, day.partition_keys[0], window_predicate(table, DUCKDB), day.params
-        for companion in _COMPANIONS.get(table.name, ()):
+        for companion in _companions(table):
             by_target = f"{q('target_table')} = $target_table"
             for day in days:
                 if day is None:
