@@ -24,3 +24,14 @@ def window_of(partition_keys: Sequence[str]) -> DayWindow:
     if gaps:
         raise ValueError(f"partitions must be one contiguous range; gap after {gaps[0]}")
     return DayWindow(days)
+
+
+def consecutive_runs(days: Sequence[date]) -> list[list[date]]:
+    """Sorted days grouped into runs of consecutive days: one range run each, or one short label each."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 
 from sparkify_assets import loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
+from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import transforms
 from sparkify_assets.sql.dialect import Dialect
@@ -62,10 +63,5 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
 
 def day_ranges(days: list[date]) -> str:
     """Sorted days as runs of consecutive days ('2018-11-01..2018-11-30, 2018-12-02'): short for any history."""
-    runs: list[list[date]] = []
-    for day in days:
-        if runs and day == runs[-1][-1] + timedelta(days=1):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return ", ".join(r[0].isoformat() if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs) or "none"
+    return ", ".join(r[0].isoformat() if len(r) == 1 else f"{r[0]}..{r[-1]}"
+                     for r in consecutive_runs(days)) or "none"

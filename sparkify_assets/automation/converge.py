@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
@@ -36,6 +36,7 @@ from dagster._core.storage.tags import (
 from sparkify_assets import settings
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.loaded_versions import BUILT_FROM_LOGS, BUILT_FROM_SONGS, SONGS_KEY
+from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import q
 from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS
@@ -119,7 +120,7 @@ def plan_convergence(instance: DagsterInstance, behind: dict[date, tuple[str, st
     if busy(instance):
         return ConvergePlan(busy=True)
     plan, most = ConvergePlan(), settings.converge_attempts()
-    for run in _ranges(sorted(days)):
+    for run in consecutive_runs(sorted(days)):
         key = _digest([(d.isoformat(), days[d][0]) for d in run])
         if not _runs_with(instance, KEY_TAG, key):
             plan.requests.append(_range_request(run, key))
@@ -158,16 +159,6 @@ def _retry_pending(instance: DagsterInstance) -> bool:
 def _runs_with(instance: DagsterInstance, tag: str, value: str) -> list[str]:
     """Ids of the runs tagged so, retries included (each is one more attempt)."""
     return [r.run_id for r in instance.get_runs(RunsFilter(tags={tag: value}), limit=100)]
-
-
-def _ranges(days: list[date]) -> list[list[date]]:
-    runs: list[list[date]] = []
-    for day in days:
-        if runs and day == runs[-1][-1] + timedelta(days=1):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return runs
 
 
 def _digest(items: list[tuple[str, str]]) -> str:
