@@ -99,25 +99,29 @@ def scenario(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     move_day(real_sample / log_key(SAMPLE_DAY), data / log_key(due), shift)
     corrupt_one_play(data / log_key(due))
     move_day(real_sample / log_key(OLDER_SAMPLE_DAY), data / log_key(older), shift)
-    with running_receiver() as receiver:
-        env = {
-            "SPARKIFY_DATA_URL": str(data),
-            "SPARKIFY_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
-            "SPARKIFY_START_DATE": missing.isoformat(),
-            "SPARKIFY_END_DATE": due.isoformat(),
-            "SPARKIFY_SENSOR": "off",  # the runs are the test's own
-            "SPARKIFY_ALERT_WEBHOOK_URL": f"{receiver.url}/hooks/{SECRET}",
-            **FRESHNESS,
-            "SPARKIFY_ALERT_INTERVAL_SECONDS": "5",
-        }
-        with running_dagster_dev(workdir, {**env, "SPARKIFY_UI_URL": "http://ui.example:3000"}) as server:
-            # Queued, they run one after the other (dagster_instance.yaml: one run at a time): the older day last.
-            corrupted_run = launch_daily_run(server, due.isoformat())
-            missing_run = launch_daily_run(server, missing.isoformat())
-            older_run = launch_daily_run(server, older.isoformat())
-            for run_id, status in ((corrupted_run, "FAILURE"), (missing_run, "FAILURE"), (older_run, "SUCCESS")):
-                assert server.wait_for_run(run_id, RUN_LIMIT_S) == status
-            yield Scenario(server, receiver, corrupted_run, missing_run, due.isoformat(), missing.isoformat())
+    env = {
+        "SPARKIFY_DATA_URL": str(data),
+        "SPARKIFY_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
+        "SPARKIFY_START_DATE": missing.isoformat(),
+        "SPARKIFY_END_DATE": due.isoformat(),
+        "SPARKIFY_SENSOR": "off",  # the runs are the test's own
+        **FRESHNESS,
+        "SPARKIFY_ALERT_INTERVAL_SECONDS": "5",
+        "SPARKIFY_UI_URL": "http://ui.example:3000",
+    }
+    # The runs first, without alert sensors: D is overdue from the start (its deadline passed), so a sensor
+    # ticking while they run would rightly alert every table; here it judges only what the runs left.
+    with running_dagster_dev(workdir, env) as server:
+        # Queued, they run one after the other (dagster_instance.yaml: one run at a time): the older day last.
+        corrupted_run = launch_daily_run(server, due.isoformat())
+        missing_run = launch_daily_run(server, missing.isoformat())
+        older_run = launch_daily_run(server, older.isoformat())
+        for run_id, status in ((corrupted_run, "FAILURE"), (missing_run, "FAILURE"), (older_run, "SUCCESS")):
+            assert server.wait_for_run(run_id, RUN_LIMIT_S) == status
+    with running_receiver() as receiver, running_dagster_dev(
+            workdir, {**env, "SPARKIFY_ALERT_WEBHOOK_URL": f"{receiver.url}/hooks/{SECRET}"}) as server:
+        # alert_on_run_failure looks back an hour on its first tick: the two failed runs are in it.
+        yield Scenario(server, receiver, corrupted_run, missing_run, due.isoformat(), missing.isoformat())
 
 
 DAY_CHECK_QUERY = """
