@@ -8,8 +8,9 @@ it is what the warehouse holds whichever instance or process loaded it (the same
 days from), and it tells a day loaded in an older version of its file from one loaded in the current one.
 
 The result is the `day_complete` check of each daily table: the overdue sensor (alerts/sensors.py) records its
-evaluation for the due day, so the UI shows that day's partition failed or passed; the check is not part of the
-jobs (automation/jobs.py), and runs it only when someone executes it by hand, with the same judgement.
+evaluation for the due day, so the UI shows that day's partition failed or passed. The automation's jobs leave it
+out (automation/jobs.py: a run of one day says nothing about the due day); a run of every asset and check (`make
+run`, the UI's or the CLI's materialize of a day) executes it and judges that run's days the same way.
 """
 
 
