@@ -210,6 +210,8 @@ def test_the_daemon_sends_one_message_per_failed_run_and_per_overdue_table(scena
     after = time.time()
     for sensor in ("alert_on_run_failure", "alert_on_overdue_tables"):
         wait_for_ticks_after(scenario.server, sensor, after)
+    for sensor in ("alert_on_run_failure", "alert_on_overdue_tables"):  # every tick evaluated without an error
+        assert "FAILURE" not in {t["status"] for t in sensor_ticks(scenario.server, sensor)}, sensor
     messages = scenario.receiver.received()
     check_missing_day_file(scenario, messages)
     check_blocking_check(scenario, messages)

@@ -197,7 +197,7 @@ def build_overdue_sensor(url: str) -> SensorDefinition:
         box, reported = outbox.Outbox.parse(state), dict(state.get("reported", {}))
         judged = partition_state()(day) == "ok"
         behind = day_complete.missing(warehouse, source, [day]) if judged else {}
-        events = overdue_events(behind, day, reported) if behind is not None else []
+        events = overdue_events(behind, day, reported) if judged and behind is not None else []
         for (asset, _), reason in sorted((behind or {}).items()):
             alert = messages.overdue(ui_url=settings.ui_url(), asset=asset, day=day.isoformat(), hours=hours,
                                      reason=reason)
