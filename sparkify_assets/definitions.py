@@ -18,6 +18,7 @@ from sparkify_assets.alerts.sensors import build_alert_sensors
 from sparkify_assets.assets import build_assets
 from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
 from sparkify_assets.checks import build_checks
+from sparkify_assets.day_complete import build_day_complete_check
 from sparkify_assets.executor import in_process_or_multiprocess_executor
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource
@@ -71,7 +72,7 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
         warnings.filterwarnings("ignore", category=BetaWarning)
         warnings.filterwarnings("ignore", category=PreviewWarning)
         assets = build_assets(warehouse.kind)
-        checks = build_checks(dialect_for(warehouse.kind))
+        checks = [*build_checks(dialect_for(warehouse.kind)), build_day_complete_check(warehouse.kind)]
     return Definitions(
         assets=assets,
         asset_checks=checks,

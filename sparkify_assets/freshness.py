@@ -1,16 +1,15 @@
 """When a daily table is overdue: a UTC day not loaded SPARKIFY_FRESHNESS_HOURS after it ended.
 
-Expressed as Dagster's cron freshness policy, evaluated by the daemon from the instance's materialization
-records (no warehouse query): the deadline is the next day at that hour, and a table is fresh when it was
-materialized after the day ended. The unpartitioned tables carry no policy of their own: they are rebuilt
-by the runs that load their upstreams, and their upstreams' freshness says when those runs stopped.
+The deadline is the next day at that hour (or SPARKIFY_FRESHNESS_DEADLINE_CRON); the day whose deadline passed
+last is the due day, and each daily table is judged on that partition alone (day_complete.py), not with
+Dagster's FreshnessPolicy, which in 1.13.27 judges an asset by its latest materialization of any partition.
+The unpartitioned tables are not judged: they are rebuilt by the runs that load their upstreams.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from dagster import FreshnessPolicy
 from dagster._utils.schedules import get_latest_completed_cron_tick  # the evaluator's own tick arithmetic
 
 from sparkify_assets import settings
@@ -22,16 +21,6 @@ DAILY_TABLES: tuple[Table, ...] = tuple(t for t in WAREHOUSE_TABLES if t.partiti
 def deadline_cron(delay: timedelta) -> str:
     minutes = int(delay.total_seconds() // 60)
     return f"{minutes % 60} {minutes // 60} * * *"
-
-
-def daily_policy() -> FreshnessPolicy:
-    delay = settings.freshness_delay()
-    cron = settings.freshness_deadline_cron() or deadline_cron(delay)
-    return FreshnessPolicy.cron(deadline_cron=cron, lower_bound_delta=delay, timezone="UTC")
-
-
-def policy_for(table: Table) -> FreshnessPolicy | None:
-    return daily_policy() if table.partition_column else None
 
 
 def overdue_day(now: datetime) -> date:

@@ -21,6 +21,7 @@ from dagster import (
     define_asset_job,
 )
 
+from sparkify_assets import day_complete
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests.conftest import local_defs
 
@@ -48,14 +49,19 @@ def loaded(real_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Loade
 def test_each_asset_checks_in_one_step_and_every_check_reports(loaded: Loaded) -> None:
     assert loaded.result.success
     steps_by_asset: dict[str, set[str]] = defaultdict(set)
-    evaluated = set()
+    evaluated, day_complete_steps = set(), set()
     for event in loaded.result.all_events:
         if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            steps_by_asset[evaluation.asset_key.to_user_string()].add(event.step_key)
             evaluated.add(AssetCheckKey(evaluation.asset_key, evaluation.check_name))
+            if evaluation.check_name == day_complete.CHECK_NAME:  # one step judges the day for the daily tables
+                assert evaluation.passed, evaluation.description
+                day_complete_steps.add(event.step_key)
+                continue
+            steps_by_asset[evaluation.asset_key.to_user_string()].add(event.step_key)
     defined = set(loaded.defs.resolve_asset_graph().asset_check_keys)
     assert evaluated == defined  # every check, with its own name and result
+    assert day_complete_steps == {"daily_tables_day_complete"}
     assert all(len(steps) == 1 for steps in steps_by_asset.values()), steps_by_asset
     check_steps = set().union(*steps_by_asset.values())
     assert len(check_steps) == len(steps_by_asset) == 7  # one step per checked table, not one per check

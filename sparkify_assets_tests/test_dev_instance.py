@@ -14,6 +14,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 
 from sparkify_assets.assets import build_assets
 from sparkify_assets.checks import build_checks
+from sparkify_assets.day_complete import build_day_complete_check
 from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
 from sparkify_assets.sql.dialect import dialect_for
 
@@ -31,7 +32,7 @@ def test_dev_instance_config_is_valid_and_runs_one_warehouse_run_at_a_time(tmp_p
 
 
 def test_dev_instance_runs_the_freshness_daemon(tmp_path: Path) -> None:
-    """The daemon evaluates the daily tables' freshness policies: what the overdue alerts read."""
+    """Dagster's freshness daemon stays as configured (no asset has a policy now: overdue is day_complete.py's)."""
     shutil.copy(ROOT / "dagster_instance.yaml", tmp_path / "dagster.yaml")
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.freshness_enabled
@@ -42,7 +43,7 @@ def test_dev_instance_runs_the_freshness_daemon(tmp_path: Path) -> None:
 @pytest.mark.parametrize("engine", ["duckdb", "redshift"])
 def test_every_warehouse_step_is_in_the_pool_on_duckdb_and_none_on_redshift(engine: str) -> None:
     steps = [a for a in build_assets(engine) if isinstance(a, AssetsDefinition)]
-    steps += build_checks(dialect_for(engine))
-    assert len(steps) == 14  # the 7 tables, and one step for the checks of each
+    steps += [*build_checks(dialect_for(engine)), build_day_complete_check(engine)]
+    assert len(steps) == 15  # the 7 tables, one step for the checks of each, and the daily tables' day_complete
     want = DUCKDB_WAREHOUSE_POOL if engine == "duckdb" else None
     assert {s.node_def.name: s.node_def.pool for s in steps if s.node_def.pool != want} == {}

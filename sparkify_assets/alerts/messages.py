@@ -73,9 +73,9 @@ def check_failed(*, ui_url: str, run_id: str, job: str, partition: str | None, a
                  error=error)
 
 
-def overdue(*, ui_url: str, asset: str, day: str, hours: float) -> Alert:
-    """A daily table whose day was not loaded in time."""
-    error = f"{day} not loaded {hours:g} h after the day ended (UTC)"
+def overdue(*, ui_url: str, asset: str, day: str, hours: float, reason: str | None = None) -> Alert:
+    """A daily table whose day was not loaded in full in time (`reason`: what its partition lacks)."""
+    error = f"{day} not loaded {hours:g} h after the day ended (UTC)" + (f": {reason}" if reason else "")
     text = f":warning: {asset} is overdue: {error}\nAsset: {asset_link(ui_url, asset)}"
     return Alert(OVERDUE, text, partition=day, asset=asset, error=error)
 

@@ -1,6 +1,6 @@
 """When alerts are sent: a sensor on failed runs (one message per failed run, naming the blocking check when one
-stopped it; one per day the service gave up completing) and a sensor on the daemon's freshness states (one message
-per overdue table and day).
+stopped it; one per day the service gave up completing) and a sensor judging each daily table on the due day's
+partition from the warehouse's record (day_complete.py; one message per overdue table and day).
 
 Both run in the daemon, never inside a run, so a webhook cannot fail or hold up a load; they queue messages in a
 durable outbox (outbox.py) and deliver with a short timeout, so a dead webhook cannot hold up a tick either (and
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from dagster import (
     AssetCheckEvaluation,
@@ -26,10 +26,10 @@ from dagster import (
     RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
+    SensorResult,
     SkipReason,
     sensor,
 )
-from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -37,9 +37,12 @@ from dagster._core.storage.tags import (
     WILL_RETRY_TAG,
 )
 
-from sparkify_assets import freshness, settings
+from sparkify_assets import day_complete, freshness, settings
 from sparkify_assets.alerts import messages, outbox
 from sparkify_assets.automation import converge
+from sparkify_assets.automation.sensor import partition_state
+from sparkify_assets.resources.source import RawSource
+from sparkify_assets.resources.warehouse import Warehouse
 
 FIRST_LOOKBACK_S = 3600.0  # a sensor without a cursor alerts on runs failed within the last hour
 OVERLAP_S = 300.0  # runs updated this long before the newest one seen are looked at again (ids stop repeats)
@@ -155,31 +158,59 @@ def build_run_failure_sensor(url: str) -> SensorDefinition:
     return alert_on_run_failure
 
 
+def overdue_events(behind: dict[tuple[str, date], str], day: date,
+                   reported: dict[str, str]) -> list[AssetCheckEvaluation]:
+    """The day_complete evaluations of `day` whose outcome the UI does not show yet (`reported`: table ->
+    'day:passed' recorded last), so a tick records nothing when nothing changed."""
+    events = []
+    for table in freshness.DAILY_TABLES:
+        reason = behind.get((table.name, day))
+        outcome = f"{day.isoformat()}:{reason is None}"
+        if reported.get(table.name) == outcome:
+            continue
+        reported[table.name] = outcome
+        events.append(AssetCheckEvaluation(
+            asset_key=AssetKey(table.name), check_name=day_complete.CHECK_NAME, passed=reason is None,
+            partition=day.isoformat(), severity=AssetCheckSeverity.ERROR, blocking=False,
+            description=f"overdue: {reason}" if reason else f"{day} is loaded in full",
+            metadata={"day": day.isoformat(), "judged_by": "alert_on_overdue_tables"}))
+    return events
+
+
 def build_overdue_sensor(url: str) -> SensorDefinition:
-    keys = [AssetKey(t.name) for t in freshness.DAILY_TABLES]
     hours = settings.freshness_delay().total_seconds() / 3600
 
     @sensor(
         name="alert_on_overdue_tables",
-        description="Posts one message to SPARKIFY_ALERT_WEBHOOK_URL per daily table and overdue day, from the "
-        "freshness states the daemon keeps (no warehouse query).",
+        description="Judges each daily table on the due day's partition from the warehouse's record "
+        "(source_versions against the source's log files): records the table's day_complete check for that "
+        "partition, so the UI shows the day failed or passed, and posts one message to SPARKIFY_ALERT_WEBHOOK_URL "
+        "per overdue table and day.",
         default_status=DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=settings.alert_interval_seconds(),
     )
-    def alert_on_overdue_tables(context: SensorEvaluationContext) -> SkipReason | None:
+    def alert_on_overdue_tables(context: SensorEvaluationContext, warehouse: Warehouse,
+                                source: RawSource) -> SensorResult:
         now = time.time()
-        day = freshness.overdue_day(datetime.now(timezone.utc)).isoformat()
-        box = outbox.Outbox.parse(json.loads(context.cursor) if context.cursor else None)
-        states = context.instance.get_freshness_state_records(keys)
-        overdue = [k.to_user_string() for k in keys
-                   if (r := states.get(k)) is not None and r.freshness_state == FreshnessState.FAIL]
-        for asset in overdue:
-            alert = messages.overdue(ui_url=settings.ui_url(), asset=asset, day=day, hours=hours)
-            if box.add(f"overdue:{asset}:{day}", alert.body(), now):
-                context.log.info(f"alert queued: {asset} overdue for {day}")
+        day = freshness.overdue_day(datetime.now(timezone.utc))
+        state = json.loads(context.cursor) if context.cursor else {}
+        box, reported = outbox.Outbox.parse(state), dict(state.get("reported", {}))
+        judged = partition_state()(day) == "ok"
+        behind = day_complete.missing(warehouse, source, [day]) if judged else {}
+        events = overdue_events(behind, day, reported) if judged and behind is not None else []
+        for (asset, _), reason in sorted((behind or {}).items()):
+            alert = messages.overdue(ui_url=settings.ui_url(), asset=asset, day=day.isoformat(), hours=hours,
+                                     reason=reason)
+            if box.add(f"overdue:{asset}:{day.isoformat()}", alert.body(), now):
+                context.log.info(f"alert queued: {asset} overdue for {day}: {reason}")
         box.deliver(url, context.log, now)
-        context.update_cursor(outbox.dumps(box.to_json()))
-        return None if overdue or box.pending else SkipReason("no daily table is overdue")
+        cursor = outbox.dumps({**box.to_json(), "reported": reported})
+        if events or box.pending:
+            return SensorResult(asset_events=events, cursor=cursor)
+        why = ("the warehouse is being written: the due day is judged next tick" if behind is None
+               else f"{day} is not a daily partition" if not judged else f"every daily table holds {day} in full"
+               if not behind else f"{day}: overdue tables already alerted")
+        return SensorResult(skip_reason=SkipReason(why), cursor=cursor)
 
     return alert_on_overdue_tables
 

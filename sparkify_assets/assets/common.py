@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue
 
-from sparkify_assets import freshness, reporting
+from sparkify_assets import reporting
 from sparkify_assets.partitions import daily_partitions, window_of
 from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.warehouse import DayWindow, Warehouse
@@ -74,7 +74,6 @@ def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str
         "owners": OWNERS,
         "code_version": code_version(table, sql),
         "metadata": asset_metadata(table, sql, dialect),
-        "freshness_policy": freshness.policy_for(table),
         "pool": warehouse_pool(kind),
     }
 
