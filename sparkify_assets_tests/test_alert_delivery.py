@@ -1,4 +1,4 @@
-"""Alert building and delivery without a daemon: the webhook sender against a real HTTP server on loopback
+"""Alert building and delivery without a daemon: the outbox's sender against a real HTTP server on loopback
 (refusing, then accepting), the secret scrubbing, the overdue-day arithmetic, and no sensor without a URL."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from sparkify_assets import freshness, settings
-from sparkify_assets.alerts import messages, webhook
+from sparkify_assets.alerts import messages, outbox
 from sparkify_assets.alerts.sensors import build_alert_sensors
 from sparkify_assets_tests.support.webhook_receiver import running_receiver
 from sparkify_assets_tests.support.webserver import free_port
@@ -18,26 +18,37 @@ BODY = messages.overdue(ui_url="http://127.0.0.1:3000", asset="songplays", day="
 
 
 def test_delivery_is_retried_until_the_webhook_accepts(caplog: pytest.LogCaptureFixture) -> None:
+    """Through the outbox (the only sender): each due retry is one POST, on a later tick."""
     with running_receiver(fail_first=2) as receiver:
         url = f"{receiver.url}/hooks/secret-part"
-        assert webhook.post(url, BODY, logging.getLogger("test"), first_delay_s=0.01)
-        assert receiver.requests == 3 and receiver.received() == [BODY]
-    assert "attempt 2 failed (HTTP 503)" in caplog.text
+        box, now = outbox.Outbox(), 0.0
+        box.add("run:r1", BODY, now)
+        while not receiver.received() and now < 600:
+            box.deliver(url, logging.getLogger("test"), now)
+            now += 5
+        assert receiver.requests == 3 and receiver.received() == [{**BODY, "event_id": "run:r1"}]
+    assert "not delivered (attempt 2: HTTP 503)" in caplog.text
     assert "secret-part" not in caplog.text and "127.0.0.1" not in caplog.text
 
 
 def test_a_dead_webhook_gives_up_quietly_and_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     url = f"http://127.0.0.1:{free_port()}/hooks/secret-part"  # nothing listens there
-    assert not webhook.post(url, BODY, logging.getLogger("test"), attempts=3, first_delay_s=0.01)
-    assert "not delivered after 3 attempt(s)" in caplog.text
+    box = outbox.Outbox()
+    box.add("run:r1", BODY, 0.0)
+    for now in (0.0, outbox.RETRY_FIRST_S, outbox.GIVE_UP_S):
+        assert box.deliver(url, logging.getLogger("test"), now) == 0
+    assert "undeliverable after 3 attempt(s)" in caplog.text
     assert "secret-part" not in caplog.text
 
 
 def test_a_webhook_that_rejects_the_message_is_not_asked_again(caplog: pytest.LogCaptureFixture) -> None:
     with running_receiver(fail_first=10, refuse_status=404) as receiver:
-        assert not webhook.post(f"{receiver.url}/hooks/gone", BODY, logging.getLogger("test"), first_delay_s=0.01)
+        box = outbox.Outbox()
+        box.add("run:r1", BODY, 0.0)
+        for now in (0.0, 3600.0):
+            assert box.deliver(f"{receiver.url}/hooks/gone", logging.getLogger("test"), now) == 0
         assert receiver.requests == 1
-    assert "not delivered after 1 attempt(s), last: HTTP 404" in caplog.text
+    assert "undeliverable after 1 attempt(s), last: HTTP 404" in caplog.text
 
 
 def test_messages_carry_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
