@@ -18,7 +18,6 @@ from sparkify_assets.tables import REJECTED_RECORDS, Table
 
 REFUSED_LINE = 0  # no line of a refused key is ever read
 REASON_PREFIX = "key refused, not read: "
-_COLUMNS = ("target_table", "partition_key", "source_key", "line_number", "reason", "raw_text", "run_id")
 
 
 def _ours(d: Dialect) -> str:
@@ -37,8 +36,9 @@ def delete_undated_sql(d: Dialect) -> str:
 
 
 def insert_sql(d: Dialect) -> str:
-    values = ", ".join(d.param(c) for c in _COLUMNS)
-    return f"INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(_COLUMNS)}) VALUES ({values})"
+    columns = REJECTED_RECORDS.column_names
+    values = ", ".join(d.param(c) for c in columns)
+    return f"INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(columns)}) VALUES ({values})"
 
 
 def reason(rejected: RejectedKey) -> str:
