@@ -22,11 +22,12 @@ from dagster import (
     multi_asset_check,
 )
 
-from sparkify_assets import settings
-from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets import day_window, settings
+from sparkify_assets.day_window import DayWindow
+from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.reporting import markdown_table
-from sparkify_assets.resources.warehouse import DayWindow, Warehouse
+from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import checks as rules
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import (
@@ -72,14 +73,8 @@ class Check:
             partitions_def=daily_partitions if self.table.partition_column else None)
 
 
-def _window(context: AssetCheckExecutionContext, table: Table) -> DayWindow | None:
-    return window_of(context.partition_keys) if table.partition_column else None
-
-
 def _params(win: DayWindow | None) -> dict[str, Any]:
-    if win is None:
-        return {}
-    return {**win.params, "first_day": win.partition_keys[0], "last_day": win.partition_keys[-1]}
+    return win.params if win else {}
 
 
 def _scope_metadata(win: DayWindow | None) -> dict[str, Any]:
@@ -174,7 +169,7 @@ def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect) -> Ass
     )
     def _checks(context: AssetCheckExecutionContext, warehouse: Warehouse) -> Iterator[AssetCheckResult]:
         selected = [c for key, c in by_key.items() if key in context.selected_asset_check_keys]
-        win = _window(context, table)
+        win = day_window.of_context(context, table)
         # A table another job has not built yet is empty, not an error: songplays can reference no song
         # before the song catalogue is loaded.
         reads = sorted({name for c in selected for name in c.also_reads})

@@ -27,8 +27,9 @@ from dagster import (
     multi_asset_check,
 )
 
+from sparkify_assets import day_window
+from sparkify_assets.day_window import key_predicate
 from sparkify_assets.freshness import DAILY_TABLES
-from sparkify_assets.partitions import window_of
 from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.source import RawSource, day_of_log_key, log_day_prefix
 from sparkify_assets.resources.warehouse import Warehouse
@@ -50,8 +51,8 @@ def missing(warehouse: Warehouse, source: RawSource, days: Sequence[date],
     sql = (
         f"SELECT {q('target_table')}, {q('partition_key')}, {q('source_key')}, {q('version')} "
         f"FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} IN ({', '.join(d.param(k) for k in names)}) "
-        f"AND {q('partition_key')} BETWEEN {d.param('first')} AND {d.param('last')}")
-    params = {**names, "first": min(days).isoformat(), "last": max(days).isoformat()}
+        f"AND {key_predicate(d)}")
+    params = {**names, "first_day": min(days).isoformat(), "last_day": max(days).isoformat()}
     if wait:  # in a run: wait for the warehouse like any check step
         warehouse.run([], ensure=(SOURCE_VERSIONS,))
         rows = warehouse.fetchall(sql, params)
@@ -89,8 +90,8 @@ def build_day_complete_check(kind: str) -> AssetChecksDefinition:
                        description="Whether each daily table holds the day in full (see each check).")
     def _day_complete(context: AssetCheckExecutionContext, warehouse: Warehouse,
                       source: RawSource) -> Iterator[AssetCheckResult]:
-        run = context.op_execution_context
-        days = list(window_of(run.partition_keys).days) if run.has_partition_key or run.has_partition_key_range else []
+        win = day_window.of_context(context, DAILY_TABLES[0])
+        days = list(win.days) if win else []
         behind = missing(warehouse, source, days, wait=True) or {}
         for key in context.selected_asset_check_keys:
             reasons = [r for (t, _), r in sorted(behind.items()) if t == key.asset_key.to_user_string()]

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
 
+from sparkify_assets.day_window import DayWindow, key_predicate
 from sparkify_assets.resources.source import SONG_PREFIX, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import Dialect, column_list, q
@@ -66,14 +67,14 @@ def log_metadata(objects: Sequence[SourceObject]) -> dict[str, MetadataValue]:
     return {LOG_METADATA: MetadataValue.json({o.key: o.version for o in objects})}
 
 
-def record(warehouse: Warehouse, table: Table, versions: dict[str, str], days: Sequence[str] = ()) -> None:
-    """Replace what `table` was loaded from (for a daily table: within `days`) by `versions`."""
+def record(warehouse: Warehouse, table: Table, versions: dict[str, str], window: DayWindow | None = None) -> None:
+    """Replace what `table` was loaded from (for a daily table: within `window`) by `versions`."""
     d = warehouse.dialect
     params: dict[str, object] = {"target_table": table.name}
     where = f"{q('target_table')} = {d.param('target_table')}"
-    if days:
-        params |= {"first_day": days[0], "last_day": days[-1]}
-        where += f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
+    if window:
+        params |= window.params
+        where += f" AND {key_predicate(d)}"
     rows = []
     for i, (key, version) in enumerate(sorted(versions.items())):
         day = day_of_log_key(key)
@@ -86,8 +87,8 @@ def record(warehouse: Warehouse, table: Table, versions: dict[str, str], days: S
     warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
 
 
-def record_built(warehouse: Warehouse, table: Table, days: Sequence[str] = ()) -> None:
-    """`table` was just rebuilt (for a daily table: `days`) from its upstream in BUILT_FROM_LOGS (or the song files,
+def record_built(warehouse: Warehouse, table: Table, window: DayWindow | None = None) -> None:
+    """`table` was just rebuilt (for a daily table: `window`) from its upstream in BUILT_FROM_LOGS (or the song files,
     BUILT_FROM_SONGS): it now holds the versions its upstream holds. Written after the load commits: a worker dying
     in between leaves the table behind, so it is built again, never the other way round."""
     upstream = STAGING_SONGS if table in BUILT_FROM_SONGS else dict(BUILT_FROM_LOGS).get(table)
@@ -99,9 +100,9 @@ def record_built(warehouse: Warehouse, table: Table, days: Sequence[str] = ()) -
     if upstream is STAGING_SONGS:  # the digest of every song file, not the per-file rows
         params["songs_key"] = SONGS_KEY
         scope = f" AND {q('source_key')} = {d.param('songs_key')}"
-    elif days and table.partition_column:
-        params |= {"first_day": days[0], "last_day": days[-1]}
-        scope = f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
+    elif window and table.partition_column:
+        params |= window.params
+        scope = f" AND {key_predicate(d)}"
     columns = ", ".join(q(c) for c in ("partition_key", "source_key", "version"))
     warehouse.run([
         f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} = {d.param('target_table')}{scope}",

@@ -6,8 +6,9 @@ from typing import Any
 
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.lineage import column_lineage
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats, Rows, Warehouse
+from sparkify_assets.resources.warehouse import LoadStats, Rows, Warehouse
 from sparkify_assets.sql import queries
 from sparkify_assets.tables import Table
 

@@ -15,9 +15,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError, log_key
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats
+from sparkify_assets.resources.warehouse import LoadStats
 
 DAY = date(2018, 11, 5)
 KEY = log_key(DAY)

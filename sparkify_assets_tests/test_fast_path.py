@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources import line_chunks
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.line_chunks import plain_line_count
 from sparkify_assets.resources.source import LocalFolderSource, log_key
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats
+from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests.conftest import NOVEMBER, local_defs
 from sparkify_assets_tests.test_bad_input import DAY, DAY_START_MS, TS, event, line

@@ -18,9 +18,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats
+from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.sql import transforms
 from sparkify_assets.sql.dialect import DUCKDB
 from sparkify_assets.tables import (

@@ -13,11 +13,12 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.line_chunks import line_chunks
 from sparkify_assets.resources.source import SourceDataError
-from sparkify_assets.resources.warehouse import DayWindow, WarehouseResourceError
+from sparkify_assets.resources.warehouse import WarehouseResourceError
 from sparkify_assets.retries import is_transient
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests.test_bad_input import DAY, DAY_START_MS, KEY, Stage, line

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkify_assets.assets.dimensions import DIMENSIONS
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
-from sparkify_assets.resources.warehouse import DayWindow
 from sparkify_assets.sql import transforms
 from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import warehouse_snapshot

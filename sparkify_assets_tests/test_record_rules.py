@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from dagster import DagsterInstance
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, log_key
-from sparkify_assets.resources.warehouse import DayWindow, LoadStats
+from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import redshift_support as rsup

@@ -16,10 +16,10 @@ import pytest
 import redshift_connector
 
 from sparkify_assets import redshift_preflight
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.redshift_preflight import _deferred
 from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, from_env
 from sparkify_assets.resources.source import SourceDataError
-from sparkify_assets.resources.warehouse import DayWindow
 from sparkify_assets.retries import is_serialization_failure, is_transient
 from sparkify_assets.tables import REJECTED_RECORDS
 from sparkify_assets_tests import redshift_support as rsup

@@ -14,11 +14,11 @@ import redshift_connector
 from dagster import AssetKey, DagsterInstance, Definitions, EnvVar, build_init_resource_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.redshift_warehouse import RedshiftConnectionError, RedshiftWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError
-from sparkify_assets.resources.warehouse import DayWindow
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import redshift_support as rsup
 from sparkify_assets_tests.support import s3 as s3_support

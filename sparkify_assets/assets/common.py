@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue
 
-from sparkify_assets import reporting
-from sparkify_assets.partitions import daily_partitions, window_of
+from sparkify_assets import day_window, reporting
+from sparkify_assets.day_window import DayWindow
+from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.pools import warehouse_pool
-from sparkify_assets.resources.warehouse import DayWindow, Warehouse
+from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.retries import is_transient, retry_policy
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
@@ -78,13 +79,6 @@ def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str
     }
 
 
-def window(context: AssetExecutionContext) -> DayWindow | None:
-    """The run's days: one partition (the UI's Materialize, a schedule tick) or a range (a single-run backfill)."""
-    if not (context.has_partition_key or context.has_partition_key_range):
-        return None
-    return window_of(context.partition_keys)
-
-
 ExtraMetadata = Callable[[Warehouse, Table, DayWindow | None], dict[str, Any]]
 
 
@@ -94,7 +88,7 @@ def run_transform(context: AssetExecutionContext, warehouse: Warehouse, table: T
 
     The report is the materialization's metadata (its days, rows, seconds); no log line repeats it, since each
     one is a further event the run's storage commits."""
-    win = window(context) if table.partition_column else None
+    win = day_window.of_context(context, table)
     started = time.perf_counter()
     warehouse.run(statements, win.params if win else None, ensure=(*reads, table))
     seconds = time.perf_counter() - started

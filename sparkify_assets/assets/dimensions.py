@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from sparkify_assets import loaded_versions
+from sparkify_assets import day_window, loaded_versions
 from sparkify_assets.assets.common import (
     fail_permanent_errors_at_once,
     run_transform,
     table_asset,
-    window,
 )
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import transforms
@@ -48,8 +47,8 @@ def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str) -> A
     @fail_permanent_errors_at_once
     def _dimension(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         result = run_transform(context, warehouse, table, sql, reads=spec.reads)
-        win = window(context) if table.partition_column else None
-        loaded_versions.record_built(warehouse, table, win.partition_keys if win else ())
+        win = day_window.of_context(context, table)
+        loaded_versions.record_built(warehouse, table, win)
         return result
 
     return _dimension

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from sparkify_assets import loaded_versions, reporting
-from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
+from sparkify_assets import day_window, loaded_versions, reporting
+from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset
 from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import transforms
@@ -31,7 +31,7 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
     def songplays(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         """Every load first re-matches the plays of any day whose song key changed in the catalogue, then (unless
         the run is a catalogue refresh) replaces its own days; both in one transaction."""
-        win = window(context)
+        win = day_window.of_context(context, SONGPLAYS)
         assert win is not None
         rematch_only = context.run.tags.get(REMATCH_ONLY_TAG) == REMATCH_ONLY
         started = time.perf_counter()
@@ -46,7 +46,7 @@ def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
                     s.execute(sql, win.params)
         seconds = time.perf_counter() - started
         if not rematch_only:  # a re-match leaves the days' plays as they were: their record stands
-            loaded_versions.record_built(warehouse, SONGPLAYS, win.partition_keys)
+            loaded_versions.record_built(warehouse, SONGPLAYS, win)
         days = [_EPOCH + timedelta(days=int(n)) for n, _ in per_day]
         plays = sum(int(c) for _, c in per_day)
         return MaterializeResult(metadata={

@@ -9,8 +9,8 @@ import time
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from sparkify_assets import key_quarantine, loaded_versions, reporting
-from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset, window
+from sparkify_assets import day_window, key_quarantine, loaded_versions, reporting
+from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset
 from sparkify_assets.assets.raw import log_data, song_data
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
@@ -24,7 +24,7 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
     @asset(**table_asset(STAGING_EVENTS, sql=ddl, dialect=dialect, kind=kind, deps=[log_data], group="staging"))
     @fail_permanent_errors_at_once
     def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
-        win = window(context)
+        win = day_window.of_context(context, STAGING_EVENTS)
         assert win is not None
         objects = source.log_objects(win.days)
         started = time.perf_counter()
@@ -33,7 +33,7 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
         key_quarantine.record(warehouse, STAGING_EVENTS, refused, context.run.run_id)
         key_quarantine.count(stats, refused, whole_table=False)
         seconds = time.perf_counter() - started
-        loaded_versions.record(warehouse, STAGING_EVENTS, {o.key: o.version for o in objects}, win.partition_keys)
+        loaded_versions.record(warehouse, STAGING_EVENTS, {o.key: o.version for o in objects}, win)
         return MaterializeResult(metadata={
             **reporting.table_metadata(warehouse, STAGING_EVENTS, win, seconds),
             **reporting.load_metadata(stats, source.uri("log_data/")),

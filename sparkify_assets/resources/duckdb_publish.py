@@ -31,9 +31,8 @@ from typing import Any
 
 import duckdb
 
-from sparkify_assets.resources.warehouse import DayWindow
+from sparkify_assets.day_window import DayWindow, time_predicate
 from sparkify_assets.sql.dialect import DUCKDB, column_list, q
-from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import (
     ALL_TABLES,
     REJECTED_RECORDS,
@@ -111,12 +110,12 @@ class Publication:
     @staticmethod
     def _scopes(table: Table, window: DayWindow | None) -> Iterator[tuple[Table, str, str, dict[str, Any]]]:
         """(table, piece name, predicate, its values) for every piece a checked load of `table` replaces."""
-        days = [DayWindow((d,)) for d in window.days] if window and table.partition_column else [None]
+        days = [DayWindow.of_day(d) for d in window.days] if window and table.partition_column else [None]
         for day in days:
             if day is None:
                 yield table, "all", "1 = 1", {}
             else:
-                yield table, day.partition_keys[0], window_predicate(table, DUCKDB), day.params
+                yield table, day.partition_keys[0], time_predicate(table, DUCKDB), day.params
         for companion in _companions(table):
             by_target = f"{q('target_table')} = $target_table"
             for day in days:

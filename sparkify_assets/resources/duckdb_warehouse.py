@@ -18,11 +18,11 @@ import duckdb
 from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.duckdb_publish import Publication
 from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count, utf8_error
 from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import (
-    DayWindow,
     LoadStats,
     Params,
     Rows,
@@ -210,7 +210,7 @@ class DuckDBWarehouse(Warehouse):
         """Entirely valid files through one typed scan (`_insert_fast`), the others record by record, in one
         transaction. A file the scan cannot read fails the whole statement and aborts the transaction; then the
         load runs again with the files the scan can read (found one by one), the others record by record."""
-        bounds = {d: DayWindow((d,)).params for d in window.days}
+        bounds = {d: DayWindow.of_day(d).params for d in window.days}
         files = [
             (o, day.isoformat(), bounds[day]["start_ms"], bounds[day]["end_ms"])
             for o in objects if (day := day_of_log_key(o.key)) is not None
@@ -486,10 +486,7 @@ GROUP BY source_key HAVING NOT bool_or(is_json) ORDER BY source_key LIMIT 3""")
 
     @staticmethod
     def _scope_params(table: Table, window: DayWindow | None, run_id: str) -> dict[str, Any]:
-        params = {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
-        if window:
-            params |= {"first_day": window.partition_keys[0], "last_day": window.partition_keys[-1]}
-        return params
+        return {"target_table": table.name, "run_id": run_id, **(window.params if window else {})}
 
     @staticmethod
     def _delete_scope(s: DuckSession, table: Table, window: DayWindow | None, params: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import redshift_connector
 from dagster import EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.redshift_session import (
     LoadError,
     RedshiftConnectionError,
@@ -37,7 +38,6 @@ from sparkify_assets.resources.source import (
     day_of_log_key,
 )
 from sparkify_assets.resources.warehouse import (
-    DayWindow,
     LoadStats,
     Params,
     Rows,
@@ -263,10 +263,9 @@ class RedshiftWarehouse(Warehouse):
         attribution = rs.events_attribution(len(files))
         # Rows are credited to the file of their day; should a day have two files, to the first of them.
         credited = {day: o for o, day in reversed(files)}
-        first, last = window.partition_keys[0], window.partition_keys[-1]
+        first, last = window.first_key, window.last_key
         params = {**window.params, "target_table": STAGING_EVENTS.name, "run_id": run_id,
-                  "first_day": first, "last_day": last, "fallback_partition": first,
-                  "days": f"{first}..{last}"}
+                  "fallback_partition": first, "days": f"{first}..{last}"}
         uri = self._write_manifest(s3, [o for o, _ in files], f"staging_events/{first}_{last}")
         # What an unattributed reject is credited to: the one file, or the manifest naming several.
         params["copy_input"] = files[0][0].key if len(files) == 1 else _relative(s3, uri)
@@ -277,7 +276,7 @@ class RedshiftWarehouse(Warehouse):
             self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
             s.execute(rs.create_files_sql())
             for day, o in sorted(credited.items()):
-                bounds = DayWindow((day,)).params
+                bounds = DayWindow.of_day(day).params
                 s.execute(rs.insert_file_sql(self.dialect), {"source_key": o.key, "partition_key": day.isoformat(),
                                                               "day_start_ms": bounds["start_ms"],
                                                               "day_end_ms": bounds["end_ms"]})

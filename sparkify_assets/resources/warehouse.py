@@ -10,11 +10,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Protocol
 
 from dagster import ConfigurableResource
 
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.source import RawSource, SourceObject
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
@@ -34,41 +34,6 @@ class Session(Protocol):
 class WarehouseResourceError(Exception):
     """The warehouse ran out of memory or disk during a load: not bad input, so nothing is quarantined; the
     message names the setting that governs the limit."""
-
-
-@dataclass(frozen=True)
-class DayWindow:
-    """A contiguous range of UTC days: one partition, or a single-run backfill of many."""
-
-    days: tuple[date, ...]
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.days[0], time(), tzinfo=timezone.utc)
-
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(days=len(self.days))
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """Bounds as both epoch ms (staging ts) and naive UTC timestamps (start_time columns)."""
-        return {
-            "start_ms": int(self.start.timestamp() * 1000),
-            "end_ms": int(self.end.timestamp() * 1000),
-            "start_ts": self.start.replace(tzinfo=None),
-            "end_ts": self.end.replace(tzinfo=None),
-        }
-
-    @property
-    def label(self) -> str:
-        """How metadata names the days, so a check can tell which load covered which days."""
-        first, last = self.days[0].isoformat(), self.days[-1].isoformat()
-        return first if first == last else f"{first}..{last}"
-
-    @property
-    def partition_keys(self) -> list[str]:
-        return [d.isoformat() for d in self.days]
 
 
 @dataclass

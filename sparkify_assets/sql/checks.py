@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparkify_assets.day_window import key_predicate, time_predicate
 from sparkify_assets.sql.dialect import Dialect, column_list, q
-from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, TIME, Table
 
 
@@ -30,7 +30,7 @@ class Rule:
 
 
 def _scope(table: Table, d: Dialect, alias: str = "") -> str:
-    return window_predicate(table, d, alias)
+    return time_predicate(table, d, alias)
 
 
 def key_rules(table: Table, d: Dialect) -> list[Rule]:
@@ -123,7 +123,7 @@ def match_rate_sql(d: Dialect) -> str:
 def staged_counts_sql(table: Table, d: Dialect) -> str:
     """Rows now in a staging table and in quarantine for the days loaded, to reconcile with what was read."""
     rejects_scope = ("1 = 1" if table.partition_column is None
-                     else f"{q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}")
+                     else key_predicate(d))
     return f"""SELECT (SELECT COUNT(*) FROM {q(table.name)} WHERE {_scope(table, d)}),
        (SELECT COUNT(*) FROM {q("rejected_records")}
         WHERE {q("target_table")} = {d.param("target_table")} AND {rejects_scope})"""

@@ -12,9 +12,9 @@ What a valid record is, and how each field converts, is `sql/record_rules.py` (t
 
 from __future__ import annotations
 
+from sparkify_assets.day_window import time_predicate
 from sparkify_assets.sql import record_rules
 from sparkify_assets.sql.dialect import DUCKDB, column_list, q
-from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.sql.record_rules import MAX_EPOCH_MS, MAX_RECORD_BYTES
 from sparkify_assets.tables import REJECTED_RECORDS, Table
 
@@ -175,7 +175,7 @@ def fast_probe_sql(table: Table) -> str:
 def fast_files_sql(table: Table) -> str:
     """Per file of `$keys` in the window: its rows, first and last line number, and whether a row's values occur
     more than once in the window (a possible exact copy)."""
-    where = f"{window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
+    where = f"{time_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
     return f"""WITH rows AS (
   SELECT source_key, line_number, {values_hash(table)} AS h FROM {q(table.name)} WHERE {where})
 SELECT source_key, count(*), min(line_number), max(line_number),
@@ -187,10 +187,10 @@ def fast_copies_sql(table: Table) -> str:
     """Files of `$keys` holding a row (in the window) whose values equal a record the slow path classified:
     possibly a copy of it, which only the slow path (with the texts) can tell."""
     return f"""SELECT DISTINCT source_key FROM {q(table.name)}
-WHERE {window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)
+WHERE {time_predicate(table, DUCKDB)} AND list_contains($keys, source_key)
   AND {values_hash(table)} IN (SELECT {values_hash(table)} FROM _classified)"""
 
 
 def delete_files_sql(table: Table) -> str:
     """Take the rows of the files `$keys` (in the window) out of `table` again."""
-    return f"DELETE FROM {q(table.name)} WHERE {window_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"
+    return f"DELETE FROM {q(table.name)} WHERE {time_predicate(table, DUCKDB)} AND list_contains($keys, source_key)"

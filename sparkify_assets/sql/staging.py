@@ -6,8 +6,8 @@ is the same.
 
 from __future__ import annotations
 
+from sparkify_assets.day_window import key_predicate, time_predicate
 from sparkify_assets.sql.dialect import Dialect, column_list, q
-from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import REJECTED_RECORDS, Table
 
 CLASSIFIED_TABLE = "_classified"  # one row per input record: the typed columns, and `reason` (NULL when loadable)
@@ -17,13 +17,13 @@ def delete_scope_sql(d: Dialect, table: Table) -> str:
     """The scope a load replaces: its days of a partitioned table, or all of an unpartitioned one."""
     if table.partition_column is None:
         return f"DELETE FROM {q(table.name)}"
-    return f"DELETE FROM {q(table.name)} WHERE {window_predicate(table, d)}"
+    return f"DELETE FROM {q(table.name)} WHERE {time_predicate(table, d)}"
 
 
 def delete_rejected_sql(d: Dialect, partitioned: bool) -> str:
     where = f"{q('target_table')} = {d.param('target_table')}"
     if partitioned:
-        where += f" AND {q('partition_key')} BETWEEN {d.param('first_day')} AND {d.param('last_day')}"
+        where += f" AND {key_predicate(d)}"
     return f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {where}"
 
 

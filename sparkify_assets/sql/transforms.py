@@ -7,8 +7,8 @@ dimensions), so running it again, or in any order, leaves the same rows. Paramet
 
 from __future__ import annotations
 
+from sparkify_assets.day_window import time_predicate
 from sparkify_assets.sql.dialect import Dialect, column_list, q
-from sparkify_assets.sql.queries import window_predicate
 from sparkify_assets.tables import (
     ARTISTS,
     SONG_MATCHES,
@@ -74,9 +74,9 @@ WHERE e.{q("page")} = 'NextSong'"""
 
 def songplays_window(d: Dialect) -> list[str]:
     """Every NextSong event of the window, matched to at most one song by (title, artist name, length)."""
-    select = f"{_songplays_select(d, song_matches_select(d))} AND {window_predicate(STAGING_EVENTS, d, 'e')}"
+    select = f"{_songplays_select(d, song_matches_select(d))} AND {time_predicate(STAGING_EVENTS, d, 'e')}"
     return [
-        f"DELETE FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONGPLAYS, d)}",
+        f"DELETE FROM {q(SONGPLAYS.name)} WHERE {time_predicate(SONGPLAYS, d)}",
         _insert(SONGPLAYS, select),
     ]
 
@@ -142,9 +142,9 @@ def time_window(d: Dialect) -> list[str]:
     # ISO weekday from DOW (0 = Sunday on every engine): Monday = 1 ... Sunday = 7.
     weekday = f"CAST(MOD(CAST(EXTRACT(DOW FROM {st}) AS INTEGER) + 6, 7) + 1 AS SMALLINT)"
     select = f"""SELECT {st}, {parts}, {weekday}
-FROM (SELECT DISTINCT {st} FROM {q(SONGPLAYS.name)} WHERE {window_predicate(SONGPLAYS, d)}) sp"""
+FROM (SELECT DISTINCT {st} FROM {q(SONGPLAYS.name)} WHERE {time_predicate(SONGPLAYS, d)}) sp"""
     return [
-        f"DELETE FROM {q(TIME.name)} WHERE {window_predicate(TIME, d)}",
+        f"DELETE FROM {q(TIME.name)} WHERE {time_predicate(TIME, d)}",
         _insert(TIME, select),
     ]
 
