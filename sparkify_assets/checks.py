@@ -25,7 +25,6 @@ from dagster import (
 from sparkify_assets import day_window, settings
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.partitions import daily_partitions
-from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.reporting import markdown_table
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import checks as rules
@@ -156,8 +155,9 @@ def all_checks(d: Dialect) -> list[Check]:
     ]
 
 
-def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect) -> AssetChecksDefinition:
-    """Every check of one table in one step; the UI can still run any one of them alone."""
+def build_asset_checks(table: Table, checks: Sequence[Check], pool: str | None) -> AssetChecksDefinition:
+    """Every check of one table in one step, in the warehouse's `pool`; the UI can still run any one of them
+    alone."""
     by_key = {c.spec().key: c for c in checks}
 
     @multi_asset_check(
@@ -165,7 +165,7 @@ def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect) -> Ass
         specs=[c.spec() for c in checks],
         description=f"The checks of {table.name}, evaluated in one step.",
         can_subset=True,
-        pool=warehouse_pool(d.name),
+        pool=pool,
     )
     def _checks(context: AssetCheckExecutionContext, warehouse: Warehouse) -> Iterator[AssetCheckResult]:
         selected = [c for key, c in by_key.items() if key in context.selected_asset_check_keys]
@@ -195,7 +195,8 @@ def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect) -> Ass
     return _checks
 
 
-def build_checks(d: Dialect) -> Sequence[AssetChecksDefinition]:
-    checks = all_checks(d)
+def build_checks(warehouse: Warehouse) -> Sequence[AssetChecksDefinition]:
+    """The checks as they run on `warehouse`: its SQL, its pool on each step."""
+    checks = all_checks(warehouse.dialect)
     tables = [t for t in WAREHOUSE_TABLES if any(c.table == t for c in checks)]
-    return [build_asset_checks(t, [c for c in checks if c.table == t], d) for t in tables]
+    return [build_asset_checks(t, [c for c in checks if c.table == t], warehouse.pool) for t in tables]

@@ -30,7 +30,6 @@ from dagster import (
 from sparkify_assets import day_window
 from sparkify_assets.day_window import key_predicate
 from sparkify_assets.freshness import DAILY_TABLES
-from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.source import RawSource, day_of_log_key, log_day_prefix
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql.dialect import q
@@ -77,7 +76,7 @@ def missing(warehouse: Warehouse, source: RawSource, days: Sequence[date],
     return behind
 
 
-def build_day_complete_check(kind: str) -> AssetChecksDefinition:
+def build_day_complete_check(warehouse: Warehouse) -> AssetChecksDefinition:
     """The check the overdue sensor reports on; executed by hand it judges the selected partition the same way."""
     specs = [AssetCheckSpec(CHECK_NAME, asset=t.name, blocking=False,
                             description="The day is loaded in full: this table holds it built from the log files "
@@ -86,7 +85,7 @@ def build_day_complete_check(kind: str) -> AssetChecksDefinition:
              for t in DAILY_TABLES]
 
     @multi_asset_check(name="daily_tables_day_complete", specs=specs, can_subset=True,
-                       pool=warehouse_pool(kind),
+                       pool=warehouse.pool,
                        description="Whether each daily table holds the day in full (see each check).")
     def _day_complete(context: AssetCheckExecutionContext, warehouse: Warehouse,
                       source: RawSource) -> Iterator[AssetCheckResult]:

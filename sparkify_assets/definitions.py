@@ -23,7 +23,6 @@ from sparkify_assets.executor import in_process_or_multiprocess_executor
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.sql.dialect import dialect_for
 
 
 def build_source(url: str) -> RawSource:
@@ -71,8 +70,8 @@ def build_definitions(source: RawSource | None = None, warehouse: Warehouse | No
         # Chosen on purpose and pinned to dagster 1.13.27: single-run backfills and partition-scoped checks.
         warnings.filterwarnings("ignore", category=BetaWarning)
         warnings.filterwarnings("ignore", category=PreviewWarning)
-        assets = build_assets(warehouse.kind)
-        checks = [*build_checks(dialect_for(warehouse.kind)), build_day_complete_check(warehouse.kind)]
+        assets = build_assets(warehouse)
+        checks = [*build_checks(warehouse), build_day_complete_check(warehouse)]
     return Definitions(
         assets=assets,
         asset_checks=checks,

@@ -1,5 +1,5 @@
-"""Running the Redshift warehouse on the test PostgreSQL: a schema per test, read-back helpers, and value
-normalisation so DuckDB's and PostgreSQL's rows compare exactly."""
+"""Running the Redshift warehouse on the test PostgreSQL: the Redshift SQL as PostgreSQL takes it, a schema per
+test, read-back helpers, and value normalisation so DuckDB's and PostgreSQL's rows compare exactly."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import math
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 import pandas as pd
 import redshift_connector
 
-from sparkify_assets.sql.dialect import column_list, q
+from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse
+from sparkify_assets.sql.dialect import REDSHIFT, Dialect, column_list, q
 from sparkify_assets.tables import TABLES_BY_NAME
 from sparkify_assets_tests.support import copy_emulator
 from sparkify_assets_tests.support.copy_emulator import EmulatedCopyWarehouse
@@ -23,6 +25,23 @@ from sparkify_assets_tests.support.postgres import PgServer
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/sparkify-copy"
 SECRET_PASSWORD = "Zq9-not-in-any-log-7Yx"
+
+# The Redshift SQL as PostgreSQL runs it: without the physical design (DISTSTYLE / DISTKEY / SORTKEY) it cannot
+# parse, and with the clock of the statement (PostgreSQL's now() is the transaction's, Redshift's GETDATE() is not).
+POSTGRES = replace(REDSHIFT, name="postgres", physical_design=False, now="CAST(clock_timestamp() AS TIMESTAMP)")
+
+
+class PostgresStandIn(RedshiftWarehouse):
+    """The real RedshiftWarehouse with PostgreSQL's variant of its SQL: the assets built from it run the Redshift
+    path on the test PostgreSQL. Its kind and pool are Redshift's."""
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRES
+
+
+class EmulatedCopyStandIn(PostgresStandIn, EmulatedCopyWarehouse):
+    """PostgresStandIn with COPY performed from the test's S3 server (support/copy_emulator.py)."""
 
 
 @contextlib.contextmanager
@@ -56,11 +75,11 @@ def schema_owned_by_secret_user(pg: PgServer, flavour: copy_emulator.Flavour = "
         admin.close()
 
 
-def warehouse(pg: PgServer, schema: str, user: str, s3_endpoint: str, **kwargs: Any) -> EmulatedCopyWarehouse:
-    return EmulatedCopyWarehouse(**{
+def warehouse(pg: PgServer, schema: str, user: str, s3_endpoint: str, **kwargs: Any) -> EmulatedCopyStandIn:
+    return EmulatedCopyStandIn(**{
         "host": pg.host, "port": pg.port, "database": pg.database, "user": user, "password": SECRET_PASSWORD,
         "ssl": False, "timeout": 60, "schema_name": schema, "iam_role_arn": ROLE_ARN, "s3_region": "us-west-2",
-        "dialect_name": "postgres", "s3_endpoint_url": s3_endpoint, **kwargs,
+        "s3_endpoint_url": s3_endpoint, **kwargs,
     })
 
 
@@ -105,5 +124,5 @@ def table_rows_duckdb(db: Path, table: str, columns: tuple[str, ...] | None = No
     return sorted((tuple(norm(v) for v in r) for r in rows), key=repr)
 
 
-__all__ = ["ROLE_ARN", "SECRET_PASSWORD", "norm", "pg_rows", "schema_owned_by_secret_user", "table_rows_duckdb",
-           "table_rows_pg", "warehouse"]
+__all__ = ["POSTGRES", "ROLE_ARN", "SECRET_PASSWORD", "EmulatedCopyStandIn", "PostgresStandIn", "norm", "pg_rows",
+           "schema_owned_by_secret_user", "table_rows_duckdb", "table_rows_pg", "warehouse"]

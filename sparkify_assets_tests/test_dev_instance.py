@@ -1,6 +1,6 @@
 """The instances `make dev`/`make run` (dagster_instance.yaml) and `make serve` (dagster_service.yaml) use: valid
 for this Dagster, and holding the embedded warehouse's steps to one run at a time through a pool, which only the
-DuckDB definitions use."""
+DuckDB definitions use: every step takes its pool, and every asset its kind, from the warehouse resource."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from sparkify_assets.assets import build_assets
 from sparkify_assets.checks import build_checks
 from sparkify_assets.day_complete import build_day_complete_check
 from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
-from sparkify_assets.sql.dialect import dialect_for
+from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
+from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse
+from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets_tests.redshift_support import PostgresStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,10 +43,15 @@ def test_dev_instance_runs_the_freshness_daemon(tmp_path: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::dagster.BetaWarning", "ignore::dagster.PreviewWarning")  # as definitions.py
-@pytest.mark.parametrize("engine", ["duckdb", "redshift"])
-def test_every_warehouse_step_is_in_the_pool_on_duckdb_and_none_on_redshift(engine: str) -> None:
-    steps = [a for a in build_assets(engine) if isinstance(a, AssetsDefinition)]
-    steps += [*build_checks(dialect_for(engine)), build_day_complete_check(engine)]
+@pytest.mark.parametrize(("warehouse", "kind", "pool"), [
+    (DuckDBWarehouse(path="never-opened.duckdb"), "duckdb", DUCKDB_WAREHOUSE_POOL),
+    (RedshiftWarehouse(), "redshift", None),
+    (PostgresStandIn(), "redshift", None),  # the tests' Redshift on PostgreSQL: Redshift's structure, other SQL
+], ids=["duckdb", "redshift", "postgres-stand-in"])
+def test_every_warehouse_step_takes_the_pool_and_kind_of_its_warehouse(warehouse: Warehouse, kind: str,
+                                                                       pool: str | None) -> None:
+    assets = [a for a in build_assets(warehouse) if isinstance(a, AssetsDefinition)]
+    steps = [*assets, *build_checks(warehouse), build_day_complete_check(warehouse)]
     assert len(steps) == 15  # the 7 tables, one step for the checks of each, and the daily tables' day_complete
-    want = DUCKDB_WAREHOUSE_POOL if engine == "duckdb" else None
-    assert {s.node_def.name: s.node_def.pool for s in steps if s.node_def.pool != want} == {}
+    assert {s.node_def.name: s.node_def.pool for s in steps if s.node_def.pool != pool} == {}
+    assert {spec.key.to_user_string(): spec.kinds for a in assets for spec in a.specs if spec.kinds != {kind}} == {}

@@ -11,11 +11,12 @@ from sqlglot.lineage import lineage
 from sparkify_assets.assets.dimensions import DIMENSIONS
 from sparkify_assets.lineage import column_sources
 from sparkify_assets.sql import transforms
-from sparkify_assets.sql.dialect import dialect_for
+from sparkify_assets.sql.dialect import DUCKDB, REDSHIFT
 from sparkify_assets.tables import SONGPLAYS, TABLES_BY_NAME, Table
 
 TRANSFORMS = [(SONGPLAYS, transforms.songplays_window), *((s.table, s.statements) for s in DIMENSIONS)]
 SQLGLOT_DIALECT = {"duckdb": "duckdb", "redshift": "redshift"}
+DIALECTS = {"duckdb": DUCKDB, "redshift": REDSHIFT}
 
 
 def traced_sources(table: Table, insert_sql: str, dialect: str) -> dict[str, set[tuple[str, str]]]:
@@ -37,7 +38,7 @@ def traced_sources(table: Table, insert_sql: str, dialect: str) -> dict[str, set
 @pytest.mark.parametrize("engine", ["duckdb", "redshift"])
 @pytest.mark.parametrize(("table", "statements"), TRANSFORMS, ids=[t.name for t, _ in TRANSFORMS])
 def test_derived_from_is_what_the_transform_reads(table: Table, statements, engine: str) -> None:
-    insert_sql = statements(dialect_for(engine))[-1]
+    insert_sql = statements(DIALECTS[engine])[-1]
     traced = traced_sources(table, insert_sql, SQLGLOT_DIALECT[engine])
     declared = {c.name: set(column_sources(table, c)) for c in table.columns}
     assert traced == declared

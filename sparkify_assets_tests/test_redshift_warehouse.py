@@ -19,6 +19,7 @@ from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.redshift_warehouse import RedshiftConnectionError, RedshiftWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError
+from sparkify_assets.sql.dialect import REDSHIFT
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests import redshift_support as rsup
 from sparkify_assets_tests.support import s3 as s3_support
@@ -204,9 +205,9 @@ def test_redshift_from_the_environment_runs_transforms(pg_server: PgServer, sche
         monkeypatch.setenv(k, v)
     wh = build_warehouse("redshift")
     assert isinstance(wh, RedshiftWarehouse) and wh.password == EnvVar("REDSHIFT_PASSWORD")
-    assert wh.dialect_name == "redshift"
+    assert wh.dialect == REDSHIFT
     fields = {f: getattr(wh, f) for f in type(wh).model_fields if f in wh.model_fields_set}
-    wh = RedshiftWarehouse(**fields, dialect_name="postgres")  # PostgreSQL cannot parse DIST/SORT keys
+    wh = rsup.PostgresStandIn(**fields)  # the same settings, the SQL PostgreSQL takes (no DIST/SORT keys)
     defs = build_definitions(source=LocalFolderSource(root=str(tmp_path)), warehouse=wh)
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=DagsterInstance.ephemeral(), asset_selection=[AssetKey("songs")])

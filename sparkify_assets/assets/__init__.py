@@ -8,15 +8,15 @@ from sparkify_assets.assets.dimensions import build_dimension_assets
 from sparkify_assets.assets.raw import log_data, song_data
 from sparkify_assets.assets.songplays import build_songplays_asset
 from sparkify_assets.assets.staging import build_staging_assets
-from sparkify_assets.sql.dialect import dialect_for
+from sparkify_assets.resources.warehouse import Warehouse
 
 
-def build_assets(warehouse_kind: str) -> list[AssetsDefinition | AssetSpec]:
-    dialect = dialect_for(warehouse_kind)
+def build_assets(warehouse: Warehouse) -> list[AssetsDefinition | AssetSpec]:
+    """The assets as they run on `warehouse`: its SQL, its kind on each asset, its pool on each step."""
     return [
         log_data,
         song_data,
-        *build_staging_assets(dialect, warehouse_kind),
-        build_songplays_asset(dialect, warehouse_kind),
-        *build_dimension_assets(dialect, warehouse_kind),
+        *build_staging_assets(warehouse),
+        build_songplays_asset(warehouse),
+        *build_dimension_assets(warehouse),
     ]

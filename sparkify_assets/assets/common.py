@@ -13,7 +13,6 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeR
 from sparkify_assets import day_window, reporting
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.partitions import daily_partitions
-from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.retries import is_transient, retry_policy
 from sparkify_assets.sql.dialect import Dialect
@@ -60,9 +59,9 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
     return meta
 
 
-def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str, deps: Sequence[Any],
+def table_asset(table: Table, *, sql: Sequence[str], warehouse: Warehouse, deps: Sequence[Any],
                 group: str) -> dict[str, Any]:
-    """The @asset arguments every table shares, all derived from its definition."""
+    """The @asset arguments every table shares, all derived from its definition and the warehouse it runs on."""
     return {
         "name": table.name,
         "description": table.description,
@@ -71,11 +70,11 @@ def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str
         "backfill_policy": BackfillPolicy.single_run(),
         "retry_policy": retry_policy(),
         "group_name": group,
-        "kinds": {kind},
+        "kinds": {warehouse.kind},
         "owners": OWNERS,
         "code_version": code_version(table, sql),
-        "metadata": asset_metadata(table, sql, dialect),
-        "pool": warehouse_pool(kind),
+        "metadata": asset_metadata(table, sql, warehouse.dialect),
+        "pool": warehouse.pool,
     }
 
 

@@ -38,11 +38,11 @@ DIMENSIONS: tuple[DimensionSpec, ...] = (
 )
 
 
-def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str) -> AssetsDefinition:
+def build_dimension_asset(spec: DimensionSpec, warehouse: Warehouse) -> AssetsDefinition:
     table = spec.table
-    sql = spec.statements(dialect)
+    sql = spec.statements(warehouse.dialect)
 
-    @asset(**table_asset(table, sql=sql, dialect=dialect, kind=kind, deps=[t.name for t in spec.reads],
+    @asset(**table_asset(table, sql=sql, warehouse=warehouse, deps=[t.name for t in spec.reads],
                          group="warehouse"))
     @fail_permanent_errors_at_once
     def _dimension(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -54,5 +54,5 @@ def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str) -> A
     return _dimension
 
 
-def build_dimension_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
-    return [build_dimension_asset(spec, dialect, kind) for spec in DIMENSIONS]
+def build_dimension_assets(warehouse: Warehouse) -> list[AssetsDefinition]:
+    return [build_dimension_asset(spec, warehouse) for spec in DIMENSIONS]

@@ -10,7 +10,6 @@ from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_a
 from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.sql import transforms
-from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import SONG_MATCHES, SONGPLAYS, STAGING_EVENTS, STAGING_SONGS
 
 # A run tagged so (the source sensor's song-catalogue refresh) only re-matches plays; the days' events are unchanged.
@@ -20,12 +19,12 @@ REMATCH_ONLY = "rematch-only"
 _EPOCH = date(1970, 1, 1)
 
 
-def build_songplays_asset(dialect: Dialect, kind: str) -> AssetsDefinition:
-    rematch = transforms.songplays_rematch(dialect)
-    reload = transforms.songplays_window(dialect)
+def build_songplays_asset(warehouse: Warehouse) -> AssetsDefinition:
+    rematch = transforms.songplays_rematch(warehouse.dialect)
+    reload = transforms.songplays_window(warehouse.dialect)
     reads = (STAGING_EVENTS, STAGING_SONGS)
 
-    @asset(**table_asset(SONGPLAYS, sql=[*rematch, *reload], dialect=dialect, kind=kind,
+    @asset(**table_asset(SONGPLAYS, sql=[*rematch, *reload], warehouse=warehouse,
                          deps=[t.name for t in reads], group="warehouse"))
     @fail_permanent_errors_at_once
     def songplays(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:

@@ -14,14 +14,13 @@ from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_a
 from sparkify_assets.assets.raw import log_data, song_data
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
 
-def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
-    ddl = [dialect.create_table(STAGING_EVENTS)]
+def build_staging_assets(warehouse: Warehouse) -> list[AssetsDefinition]:
+    ddl = [warehouse.dialect.create_table(STAGING_EVENTS)]
 
-    @asset(**table_asset(STAGING_EVENTS, sql=ddl, dialect=dialect, kind=kind, deps=[log_data], group="staging"))
+    @asset(**table_asset(STAGING_EVENTS, sql=ddl, warehouse=warehouse, deps=[log_data], group="staging"))
     @fail_permanent_errors_at_once
     def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         win = day_window.of_context(context, STAGING_EVENTS)
@@ -40,10 +39,9 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
             **loaded_versions.log_metadata(objects),
         })
 
-    songs_ddl = [dialect.create_table(STAGING_SONGS)]
+    songs_ddl = [warehouse.dialect.create_table(STAGING_SONGS)]
 
-    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, dialect=dialect, kind=kind, deps=[song_data],
-                         group="staging"))
+    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, warehouse=warehouse, deps=[song_data], group="staging"))
     @fail_permanent_errors_at_once
     def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         objects = source.song_objects()

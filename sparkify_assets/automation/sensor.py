@@ -117,7 +117,7 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
                                                        f"or {source.uri(SONG_PREFIX)}"),
                                 cursor=plan.cursor.serialize())
         if (instance := _instance(context)) is not None:
-            ensure_pool_known(instance, warehouse.kind)
+            ensure_pool_known(instance, warehouse.pool)
         return SensorResult(run_requests=requests, cursor=plan.cursor.serialize())
 
     return source_files_sensor

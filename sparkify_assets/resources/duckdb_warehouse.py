@@ -19,6 +19,7 @@ from dagster import InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from sparkify_assets.day_window import DayWindow
+from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
 from sparkify_assets.resources.duckdb_publish import Publication
 from sparkify_assets.resources.line_chunks import CHUNK_BYTES, line_chunks, plain_line_count, utf8_error
 from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject, day_of_log_key
@@ -136,6 +137,11 @@ class DuckDBWarehouse(Warehouse):
     @property
     def kind(self) -> str:
         return "duckdb"
+
+    @property
+    def pool(self) -> str | None:
+        """The file takes one writing process at a time: its steps share a pool limited to 1."""
+        return DUCKDB_WAREHOUSE_POOL
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the run's connection (own transaction, own temp tables), or a fresh connection."""

@@ -46,7 +46,7 @@ from sparkify_assets.resources.warehouse import (
 )
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql import staging as staging_sql
-from sparkify_assets.sql.dialect import POSTGRES, REDSHIFT, Dialect
+from sparkify_assets.sql.dialect import REDSHIFT, Dialect
 from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
 
@@ -86,8 +86,6 @@ class RedshiftWarehouse(Warehouse):
     load_errors_view: Literal["auto", "stl_load_errors", "sys_load_error_detail"] = Field(
         default="auto", description="Where COPY rejects are read from; auto = sys_load_error_detail on Serverless "
         "(a workgroup, a redshift-serverless host, or no stl_load_errors to read), else stl_load_errors.")
-    dialect_name: Literal["redshift", "postgres"] = Field(
-        default="redshift", description="'postgres' only for tests on PostgreSQL: the same SQL minus DIST/SORT keys.")
     _con: redshift_connector.Connection | None = PrivateAttr(default=None)
     _view: str | None = PrivateAttr(default=None)  # the load-error view 'auto' settled on
 
@@ -105,11 +103,16 @@ class RedshiftWarehouse(Warehouse):
 
     @property
     def dialect(self) -> Dialect:
-        return REDSHIFT if self.dialect_name == "redshift" else POSTGRES
+        return REDSHIFT
 
     @property
     def kind(self) -> str:
         return "redshift"
+
+    @property
+    def pool(self) -> str | None:
+        """Redshift takes many writers: its steps are in no pool."""
+        return None
 
     def endpoint(self) -> str:
         """Where we connect, for messages (no secret in it)."""

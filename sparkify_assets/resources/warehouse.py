@@ -51,14 +51,23 @@ class LoadStats:
 
 
 class Warehouse(ConfigurableResource, ABC):
+    """The engine is chosen once, by choosing the resource: the assets and checks are built from it (its dialect,
+    the kind they show, the pool their steps take) and never name an engine themselves."""
+
     @property
     @abstractmethod
-    def dialect(self) -> Dialect: ...
+    def dialect(self) -> Dialect:
+        """The SQL every asset and check runs on this warehouse."""
 
     @property
     @abstractmethod
     def kind(self) -> str:
         """The Dagster kind shown on the assets ('duckdb', 'redshift')."""
+
+    @property
+    @abstractmethod
+    def pool(self) -> str | None:
+        """The concurrency pool of every step that uses this warehouse (pools.py); None: no limit."""
 
     @abstractmethod
     @contextmanager
