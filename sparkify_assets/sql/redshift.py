@@ -169,12 +169,6 @@ def lock_sql(tables: Sequence[str]) -> str:
     return "LOCK " + ", ".join(q(t) for t in sorted(set(tables)))
 
 
-def insert_rejected_sql(d: Dialect) -> str:
-    cols = REJECTED_RECORDS.column_names
-    values = ", ".join(d.param(c) for c in cols)
-    return f"INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)}) VALUES ({values})"
-
-
 # -- after COPY: the record rules, then the replace ------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from sparkify_assets.resources.redshift.session import LoadError, RedshiftSessio
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import SourceDataError, day_of_log_key
 from sparkify_assets.resources.warehouse import LoadStats
+from sparkify_assets.sql import quarantine as quarantine_sql
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
@@ -35,7 +36,7 @@ def load(wh: RedshiftWarehouse, s: RedshiftSession, s3: S3Source, copy: rs.S3Cop
     s.execute(rs.insert_classified_rejects_sql(d), params)
     copy_rejects = [_reject_row(s3, table, e, params) for e in load_errors]
     for row in copy_rejects:
-        s.execute(rs.insert_rejected_sql(d), row)
+        s.execute(quarantine_sql.insert_row_sql(d), row)
     ((landed, loaded),) = s.fetchall(rs.counts_sql())
     sample = [(k or params["copy_input"], n, r) for k, n, r in s.fetchall(rs.sample_rejects_sql())]
     sample = sorted(sample + [(r["source_key"], r["line_number"], r["reason"]) for r in copy_rejects])[:10]
