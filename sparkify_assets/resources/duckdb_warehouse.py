@@ -1,7 +1,7 @@
 """The embedded warehouse: one DuckDB file, loaded straight from the JSON files by DuckDB itself.
 
 That file is the pipeline's private working copy. Readers open another file, to which loads whose checks passed
-are published (`duckdb_publish`): a reader connected to the working file would block every load.
+are published (`resources/duckdb/publish.py`): a reader connected to the working file would block every load.
 
 This module is the resource: its settings, the connection and the file lock, transactions, and running out of
 memory or disk. Loading is the jobs' in `resources/duckdb/` (events, songs), which take the resource.
@@ -22,8 +22,8 @@ from pydantic import Field, PrivateAttr
 
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.duckdb import events, songs
+from sparkify_assets.resources.duckdb.publish import Publication
 from sparkify_assets.resources.duckdb.session import DuckSession, begin, is_resource_error
-from sparkify_assets.resources.duckdb_publish import Publication
 from sparkify_assets.resources.line_chunks import CHUNK_BYTES
 from sparkify_assets.resources.source import RawSource, SourceObject
 from sparkify_assets.resources.warehouse import (
