@@ -1,6 +1,6 @@
-"""Over 300 lines because the ~30 settings users configure are fields here, with `from_env` building them.
+"""The production warehouse: Amazon Redshift through `redshift_connector`, loaded from S3 with COPY.
 
-The production warehouse: Amazon Redshift through `redshift_connector`, loaded from S3 with COPY.
+Over 300 lines because the ~30 settings users configure are this resource's fields, and `from_env` builds them.
 
 One connection per run (opened in setup_for_execution), autocommit off: every `transaction()` ends in COMMIT or
 ROLLBACK, so each staging replace (COPY into a landing table, record rules, delete the window, insert) and each

@@ -10,7 +10,7 @@ Python into `_song_texts` (path, content, encoding_error), a batch at a time.
 
 from __future__ import annotations
 
-from sparkify_assets.sql.dialect import DUCKDB, q
+from sparkify_assets.sql.dialect import DUCKDB, column_list, q
 from sparkify_assets.sql.duckdb_load import BOM
 from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_SONGS
 
@@ -94,6 +94,8 @@ def record_versions_sql(whole: bool) -> list[str]:
     """The per-file versions after the load: all of them (a full load), or those of the gone files."""
     which = "" if whole else f" AND {_KEY} IN (SELECT {_KEY} FROM _song_gone)"
     source = "_song_listing" if whole else "_song_gone"
+    values = {"target_table": "$target_table", "partition_key": "NULL"}  # the others: the listing's own columns
+    select = ", ".join(values.get(c, q(c)) for c in SOURCE_VERSIONS.column_names)
     return [f"DELETE FROM {_V} WHERE {_TARGET} = $target_table AND {_KEY} <> $digest_key{which}",
-            f"INSERT INTO {_V} ({_TARGET}, {q('partition_key')}, {_KEY}, {_VERSION}) "
-            f"SELECT $target_table, NULL, {_KEY}, {_VERSION} FROM {source} WHERE {_VERSION} IS NOT NULL"]
+            f"INSERT INTO {_V} ({column_list(SOURCE_VERSIONS.column_names)}) "
+            f"SELECT {select} FROM {source} WHERE {_VERSION} IS NOT NULL"]
