@@ -27,9 +27,10 @@ from dagster import (
     multi_asset_check,
 )
 
-from sparkify_assets import day_window, loaded_versions
+from sparkify_assets import day_window
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.freshness import DAILY_TABLES
+from sparkify_assets.loaded_versions import daily_versions
 from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.source import RawSource, day_of_log_key, log_day_prefix
 from sparkify_assets.resources.warehouse import Warehouse
@@ -44,7 +45,7 @@ def missing(warehouse: Warehouse, source: RawSource, days: Sequence[date],
     complete; None when the warehouse cannot be read now (a run is writing it) unless told to `wait` for it."""
     if not days:
         return {}
-    rows = loaded_versions.daily_versions(warehouse, DAILY_TABLES, DayWindow.spanning(days), wait=wait)
+    rows = daily_versions(warehouse, DAILY_TABLES, DayWindow.spanning(days), wait=wait)
     if rows is None:
         return None
     held: dict[tuple[str, str], dict[str, str]] = {}

@@ -33,9 +33,15 @@ from dagster._core.storage.tags import (
     WILL_RETRY_TAG,
 )
 
-from sparkify_assets import loaded_versions, settings
+from sparkify_assets import settings
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
-from sparkify_assets.loaded_versions import BUILT_FROM_LOGS, BUILT_FROM_SONGS, SONGS_KEY
+from sparkify_assets.loaded_versions import (
+    BUILT_FROM_LOGS,
+    BUILT_FROM_SONGS,
+    SONGS_KEY,
+    daily_versions,
+    versions_of_key,
+)
 from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
@@ -50,7 +56,7 @@ BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.
 def incomplete_days(warehouse: Warehouse) -> dict[date, tuple[str, str]] | None:
     """day -> (its log files' versions as staging_events holds them, the first table behind them), for every day
     a downstream table does not hold in that version; None when the warehouse cannot be read now."""
-    rows = loaded_versions.daily_versions(warehouse, [STAGING_EVENTS, *(t for t, _ in BUILT_FROM_LOGS)])
+    rows = daily_versions(warehouse, [STAGING_EVENTS, *(t for t, _ in BUILT_FROM_LOGS)])
     if rows is None:
         return None
     held: dict[str, dict[str, set[tuple[str, str]]]] = {}
@@ -67,7 +73,7 @@ def incomplete_days(warehouse: Warehouse) -> dict[date, tuple[str, str]] | None:
 def incomplete_catalogue(warehouse: Warehouse) -> str | None:
     """The song files' digest when songs or artists were not built from the song files staging_songs holds (a
     run killed in between); None when they were, or the warehouse cannot be read now."""
-    rows = loaded_versions.versions_of_key(warehouse, [STAGING_SONGS, *BUILT_FROM_SONGS], SONGS_KEY)
+    rows = versions_of_key(warehouse, [STAGING_SONGS, *BUILT_FROM_SONGS], SONGS_KEY)
     held = dict(rows or [])
     digest = held.get(STAGING_SONGS.name)
     return digest if digest and any(held.get(t.name) != digest for t in BUILT_FROM_SONGS) else None
