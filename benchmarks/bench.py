@@ -175,7 +175,7 @@ def publish_worker(db: str, folder: str, first: str, ndays: int) -> None:
     tables, and users whole); each export, and the publish that makes it visible. Reported as JSON."""
     import duckdb
 
-    from sparkify_assets.resources.duckdb_publish import Publication
+    from sparkify_assets.resources.duckdb.publish import Publication
     from sparkify_assets.resources.warehouse import DayWindow
     from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, TIME, USERS, WAREHOUSE_TABLES
 

@@ -28,12 +28,11 @@ from dagster import (
 )
 
 from sparkify_assets import day_window
-from sparkify_assets.day_window import key_predicate
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.freshness import DAILY_TABLES
+from sparkify_assets.loaded_versions import daily_versions
 from sparkify_assets.resources.source import RawSource, day_of_log_key, log_day_prefix
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.sql.dialect import q
-from sparkify_assets.tables import SOURCE_VERSIONS
 
 CHECK_NAME = "day_complete"
 CHECK_KEYS = tuple(AssetCheckKey.from_user_string(f"{t.name}:{CHECK_NAME}") for t in DAILY_TABLES)
@@ -45,18 +44,7 @@ def missing(warehouse: Warehouse, source: RawSource, days: Sequence[date],
     complete; None when the warehouse cannot be read now (a run is writing it) unless told to `wait` for it."""
     if not days:
         return {}
-    d = warehouse.dialect
-    names = {f"t{i}": t.name for i, t in enumerate(DAILY_TABLES)}
-    sql = (
-        f"SELECT {q('target_table')}, {q('partition_key')}, {q('source_key')}, {q('version')} "
-        f"FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} IN ({', '.join(d.param(k) for k in names)}) "
-        f"AND {key_predicate(d)}")
-    params = {**names, "first_day": min(days).isoformat(), "last_day": max(days).isoformat()}
-    if wait:  # in a run: wait for the warehouse like any check step
-        warehouse.run([], ensure=(SOURCE_VERSIONS,))
-        rows = warehouse.fetchall(sql, params)
-    else:
-        rows = warehouse.read_if_available(sql, params, SOURCE_VERSIONS)
+    rows = daily_versions(warehouse, DAILY_TABLES, DayWindow.spanning(days), wait=wait)
     if rows is None:
         return None
     held: dict[tuple[str, str], dict[str, str]] = {}

@@ -42,6 +42,12 @@ class DayWindow:
     def of_day(cls, day: date) -> DayWindow:
         return cls((day,))
 
+    @classmethod
+    def spanning(cls, days: Sequence[date]) -> DayWindow:
+        """Every day from the first to the last of `days`, which need not be contiguous (a few days judged at once)."""
+        first, last = min(days), max(days)
+        return cls(tuple(first + timedelta(days=n) for n in range((last - first).days + 1)))
+
     @property
     def start(self) -> datetime:
         return datetime.combine(self.days[0], time(), tzinfo=timezone.utc)

@@ -13,32 +13,11 @@ from collections.abc import Sequence
 
 from sparkify_assets.resources.keys import RejectedKey, stored
 from sparkify_assets.resources.warehouse import LoadStats, Warehouse
-from sparkify_assets.sql.dialect import Dialect, column_list, q
+from sparkify_assets.sql import quarantine as quarantine_sql
 from sparkify_assets.tables import REJECTED_RECORDS, Table
 
 REFUSED_LINE = 0  # no line of a refused key is ever read
 REASON_PREFIX = "key refused, not read: "
-
-
-def _ours(d: Dialect) -> str:
-    """Rows this module wrote, and no other (a load's own rejects never carry this reason)."""
-    return (f"{q('target_table')} = {d.param('target_table')} AND {q('line_number')} = {d.param('line_number')} "
-            f"AND {q('reason')} LIKE {d.param('refused_like')}")
-
-
-def delete_sql(d: Dialect) -> str:
-    return f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {_ours(d)} AND {q('source_key')} = {d.param('source_key')}"
-
-
-def delete_undated_sql(d: Dialect) -> str:
-    """Every refused key of the table that claims no day: each load lists them all, so it replaces them all."""
-    return f"DELETE FROM {q(REJECTED_RECORDS.name)} WHERE {_ours(d)} AND {q('partition_key')} IS NULL"
-
-
-def insert_sql(d: Dialect) -> str:
-    columns = REJECTED_RECORDS.column_names
-    values = ", ".join(d.param(c) for c in columns)
-    return f"INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(columns)}) VALUES ({values})"
 
 
 def reason(rejected: RejectedKey) -> str:
@@ -54,12 +33,12 @@ def record(warehouse: Warehouse, table: Table, rejected: Sequence[tuple[Rejected
     with warehouse.transaction() as s:
         warehouse.ensure_tables(s, (REJECTED_RECORDS,))
         ours = {"target_table": table.name, "line_number": REFUSED_LINE, "refused_like": REASON_PREFIX + "%"}
-        s.execute(delete_undated_sql(d), ours)
+        s.execute(quarantine_sql.delete_refused_undated_sql(d), ours)
         for key, day in rejected:
             params = {**ours, "partition_key": day, "source_key": stored(key.key), "reason": reason(key),
                       "raw_text": None, "run_id": run_id}
-            s.execute(delete_sql(d), params)
-            s.execute(insert_sql(d), params)
+            s.execute(quarantine_sql.delete_refused_sql(d), params)
+            s.execute(quarantine_sql.insert_row_sql(d), params)
 
 
 def count(stats: LoadStats, rejected: Sequence[tuple[RejectedKey, str | None]], whole_table: bool) -> LoadStats:

@@ -23,10 +23,10 @@ from collections.abc import Iterable, Sequence
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
 
-from sparkify_assets.day_window import DayWindow, key_predicate
+from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.source import SONG_PREFIX, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.sql.dialect import Dialect, column_list, q
+from sparkify_assets.sql import loaded_versions as sv_sql
 from sparkify_assets.tables import (
     ARTISTS,
     SONGPLAYS,
@@ -70,20 +70,13 @@ def log_metadata(objects: Sequence[SourceObject]) -> dict[str, MetadataValue]:
 def record(warehouse: Warehouse, table: Table, versions: dict[str, str], window: DayWindow | None = None) -> None:
     """Replace what `table` was loaded from (for a daily table: within `window`) by `versions`."""
     d = warehouse.dialect
-    params: dict[str, object] = {"target_table": table.name}
-    where = f"{q('target_table')} = {d.param('target_table')}"
-    if window:
-        params |= window.params
-        where += f" AND {key_predicate(d)}"
-    rows = []
+    params: dict[str, object] = {"target_table": table.name, **(window.params if window else {})}
     for i, (key, version) in enumerate(sorted(versions.items())):
         day = day_of_log_key(key)
         params |= {f"k{i}": key, f"v{i}": version, f"p{i}": day.isoformat() if day else None}
-        rows.append(f"({d.param('target_table')}, {_param(d, f'p{i}')}, {d.param(f'k{i}')}, {d.param(f'v{i}')})")
-    statements = [f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {where}"]
-    if rows:
-        statements.append(f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
-                          f"VALUES {', '.join(rows)}")
+    statements = [sv_sql.delete_sql(d, "days" if window else "table")]
+    if versions:
+        statements.append(sv_sql.insert_values_sql(d, len(versions)))
     warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
 
 
@@ -96,40 +89,26 @@ def record_built(warehouse: Warehouse, table: Table, window: DayWindow | None = 
         return
     d = warehouse.dialect
     params: dict[str, object] = {"target_table": table.name, "upstream": upstream.name}
-    scope = ""
+    scope: sv_sql.Scope = "table"
     if upstream is STAGING_SONGS:  # the digest of every song file, not the per-file rows
-        params["songs_key"] = SONGS_KEY
-        scope = f" AND {q('source_key')} = {d.param('songs_key')}"
+        params["key"] = SONGS_KEY
+        scope = "key"
     elif window and table.partition_column:
         params |= window.params
-        scope = f" AND {key_predicate(d)}"
-    columns = ", ".join(q(c) for c in ("partition_key", "source_key", "version"))
-    warehouse.run([
-        f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} = {d.param('target_table')}{scope}",
-        f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
-        f"SELECT CAST({d.param('target_table')} AS VARCHAR(64)), {columns} FROM {q(SOURCE_VERSIONS.name)} "
-        f"WHERE {q('target_table')} = {d.param('upstream')}{scope}",
-    ], params, ensure=(SOURCE_VERSIONS,))
+        scope = "days"
+    warehouse.run([sv_sql.delete_sql(d, scope), sv_sql.copy_upstream_sql(d, scope)], params,
+                  ensure=(SOURCE_VERSIONS,))
 
 
 def record_songs_digest(warehouse: Warehouse, digest: str | None) -> None:
     """Replace the one digest row of staging_songs; its per-file rows are the load's own (written in its
     transaction, by an engine that loads incrementally)."""
     d = warehouse.dialect
-    params = {"target_table": STAGING_SONGS.name, "key": SONGS_KEY, "version": digest}
-    statements = [f"DELETE FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} = {d.param('target_table')} "
-                  f"AND {q('source_key')} = {d.param('key')}"]
+    params = {"target_table": STAGING_SONGS.name, "key": SONGS_KEY, "k0": SONGS_KEY, "v0": digest, "p0": None}
+    statements = [sv_sql.delete_sql(d, "key")]
     if digest:
-        statements.append(f"INSERT INTO {q(SOURCE_VERSIONS.name)} ({column_list(SOURCE_VERSIONS.column_names)}) "
-                          f"VALUES ({d.param('target_table')}, {_param(d, 'none')}, {d.param('key')}, "
-                          f"{d.param('version')})")
-        params["none"] = None
+        statements.append(sv_sql.insert_values_sql(d, 1))
     warehouse.run(statements, params, ensure=(SOURCE_VERSIONS,))
-
-
-def _param(d: Dialect, name: str) -> str:
-    """A parameter typed as text, so an all-null column of values still binds on every engine."""
-    return f"CAST({d.param(name)} AS VARCHAR(10))"
 
 
 # -- looking up (by the source sensor) ---------------------------------------------------------------------------
@@ -168,9 +147,27 @@ def loaded_in_warehouse(warehouse: Warehouse, keys: Sequence[str]) -> dict[str, 
     """key -> version the warehouse holds for `keys` (log keys, or SONGS_KEY); None when it cannot be read now."""
     if not keys:
         return {}
-    d = warehouse.dialect
     params = {f"k{i}": key for i, key in enumerate(keys)}
-    sql = (f"SELECT {q('source_key')}, {q('version')} FROM {q(SOURCE_VERSIONS.name)} "
-           f"WHERE {q('source_key')} IN ({', '.join(d.param(k) for k in params)})")
-    rows = warehouse.read_if_available(sql, params, SOURCE_VERSIONS)
+    rows = warehouse.read_if_available(sv_sql.versions_of_keys_sql(warehouse.dialect, len(keys)), params,
+                                       SOURCE_VERSIONS)
     return None if rows is None else {key: version for key, version in rows}
+
+
+def daily_versions(warehouse: Warehouse, tables: Sequence[Table], window: DayWindow | None = None,
+                   wait: bool = False) -> list[tuple[str, str, str, str]] | None:
+    """(table, day, key, version) the warehouse records for the daily rows of `tables` (within `window`, else
+    every day): what converge and the day_complete check judge a day by. None when it cannot be read now (a run
+    is writing it), unless told to `wait` for it as a step in a run does."""
+    params: dict[str, object] = {f"t{i}": t.name for i, t in enumerate(tables)} | (window.params if window else {})
+    sql = sv_sql.daily_versions_sql(warehouse.dialect, len(tables), windowed=window is not None)
+    if wait:
+        warehouse.run([], ensure=(SOURCE_VERSIONS,))
+        return warehouse.fetchall(sql, params)
+    return warehouse.read_if_available(sql, params, SOURCE_VERSIONS)
+
+
+def versions_of_key(warehouse: Warehouse, tables: Sequence[Table], key: str) -> list[tuple[str, str]] | None:
+    """(table, version) of the row `key` of each of `tables` (the songs' digest); None when it cannot be read now."""
+    params: dict[str, object] = {f"t{i}": t.name for i, t in enumerate(tables)} | {"key": key}
+    return warehouse.read_if_available(sv_sql.key_versions_sql(warehouse.dialect, len(tables)), params,
+                                       SOURCE_VERSIONS)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from sparkify_assets.day_window import DayWindow
-from sparkify_assets.resources.duckdb_publish import Publication
+from sparkify_assets.resources.duckdb.publish import Publication
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.sql.dialect import DUCKDB
 from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_EVENTS, USERS

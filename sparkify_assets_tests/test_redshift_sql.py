@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from sparkify_assets.checks import all_rules
 from sparkify_assets.sql import checks as check_rules
+from sparkify_assets.sql import quarantine as quarantine_sql
 from sparkify_assets.sql import queries, transforms
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql import staging as staging_sql
@@ -111,7 +112,7 @@ def _redshift_statements() -> list[str]:
     out += [rs.copy_sql(c) for c in (DAY_COPY, RANGE_COPY, SONGS_COPY)]
     out += [rs.load_errors_sql(v) for v in rs.LOAD_ERROR_VIEWS] + [rs.LAST_COPY_ID_SQL]
     out += [rs.PROBE_STL_SQL, rs.copy_scope_sql(d), rs.existing_tables_sql(), *rs.session_settings_sql("public", 60)]
-    out += [rs.create_files_sql(), rs.insert_file_sql(d), rs.insert_rejected_sql(d),
+    out += [rs.create_files_sql(), rs.insert_file_sql(d), quarantine_sql.insert_row_sql(d),
             rs.insert_classified_rejects_sql(d), rs.counts_sql(), rs.sample_rejects_sql(),
             staging_sql.delete_rejected_sql(d, True), staging_sql.delete_rejected_sql(d, False)]
     out += [rs.classify_sql(d, STAGING_EVENTS, a, rs.EVENTS_DEDUPE) for a in ("file", "day")]

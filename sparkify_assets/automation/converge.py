@@ -35,11 +35,16 @@ from dagster._core.storage.tags import (
 
 from sparkify_assets import settings
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
-from sparkify_assets.loaded_versions import BUILT_FROM_LOGS, BUILT_FROM_SONGS, SONGS_KEY
+from sparkify_assets.loaded_versions import (
+    BUILT_FROM_LOGS,
+    BUILT_FROM_SONGS,
+    SONGS_KEY,
+    daily_versions,
+    versions_of_key,
+)
 from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_assets.sql.dialect import q
-from sparkify_assets.tables import SOURCE_VERSIONS, STAGING_EVENTS, STAGING_SONGS
+from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
 KIND_TAG = "sparkify/converge"  # 'range', 'day' or 'songs'
 KEY_TAG = "sparkify/converge_key"  # what was incomplete: days and versions (range), day@version, song_data/@digest
@@ -51,13 +56,7 @@ BUSY = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.
 def incomplete_days(warehouse: Warehouse) -> dict[date, tuple[str, str]] | None:
     """day -> (its log files' versions as staging_events holds them, the first table behind them), for every day
     a downstream table does not hold in that version; None when the warehouse cannot be read now."""
-    names = [STAGING_EVENTS.name, *(t.name for t, _ in BUILT_FROM_LOGS)]
-    params = {f"t{i}": n for i, n in enumerate(names)}
-    d = warehouse.dialect
-    rows = warehouse.read_if_available(
-        f"SELECT {q('target_table')}, {q('partition_key')}, {q('source_key')}, {q('version')} "
-        f"FROM {q(SOURCE_VERSIONS.name)} WHERE {q('target_table')} IN ({', '.join(d.param(k) for k in params)}) "
-        f"AND {q('partition_key')} IS NOT NULL", params, SOURCE_VERSIONS)
+    rows = daily_versions(warehouse, [STAGING_EVENTS, *(t for t, _ in BUILT_FROM_LOGS)])
     if rows is None:
         return None
     held: dict[str, dict[str, set[tuple[str, str]]]] = {}
@@ -74,13 +73,7 @@ def incomplete_days(warehouse: Warehouse) -> dict[date, tuple[str, str]] | None:
 def incomplete_catalogue(warehouse: Warehouse) -> str | None:
     """The song files' digest when songs or artists were not built from the song files staging_songs holds (a
     run killed in between); None when they were, or the warehouse cannot be read now."""
-    names = [STAGING_SONGS.name, *(t.name for t in BUILT_FROM_SONGS)]
-    params = {f"t{i}": n for i, n in enumerate(names)} | {"songs_key": SONGS_KEY}
-    d = warehouse.dialect
-    rows = warehouse.read_if_available(
-        f"SELECT {q('target_table')}, {q('version')} FROM {q(SOURCE_VERSIONS.name)} "
-        f"WHERE {q('target_table')} IN ({', '.join(d.param(f't{i}') for i in range(len(names)))}) "
-        f"AND {q('source_key')} = {d.param('songs_key')}", params, SOURCE_VERSIONS)
+    rows = versions_of_key(warehouse, [STAGING_SONGS, *BUILT_FROM_SONGS], SONGS_KEY)
     held = dict(rows or [])
     digest = held.get(STAGING_SONGS.name)
     return digest if digest and any(held.get(t.name) != digest for t in BUILT_FROM_SONGS) else None

@@ -1,8 +1,14 @@
 """The production warehouse: Amazon Redshift through `redshift_connector`, loaded from S3 with COPY.
 
+Over 300 lines because the ~30 settings users configure are this resource's fields, and `from_env` builds them.
+
 One connection per run (opened in setup_for_execution), autocommit off: every `transaction()` ends in COMMIT or
 ROLLBACK, so each staging replace (COPY into a landing table, record rules, delete the window, insert) and each
 transform is atomic. No secret (password) is ever put in a message, metadata or `repr`.
+
+This module is the resource: its settings, the connection and its session, the table locks that make concurrent
+runs take turns, and what a COPY is allowed (role, region, MAXERROR). Loading is the jobs' in `resources/redshift/`
+(events, songs, the COPY load itself, manifests), which take the resource.
 """
 
 from __future__ import annotations
@@ -20,23 +26,15 @@ from dagster import EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from sparkify_assets.day_window import DayWindow
-from sparkify_assets.resources.redshift_session import (
-    LoadError,
+from sparkify_assets.resources.redshift import events, manifests, songs
+from sparkify_assets.resources.redshift.session import (
     RedshiftConnectionError,
     RedshiftSession,
     retry_serialization,
-    same_region,
     statement_socket_timeout,
 )
 from sparkify_assets.resources.s3_source import S3Source
-from sparkify_assets.resources.source import (
-    JSONPATHS_KEY,
-    SONG_PREFIX,
-    RawSource,
-    SourceDataError,
-    SourceObject,
-    day_of_log_key,
-)
+from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject
 from sparkify_assets.resources.warehouse import (
     LoadStats,
     Params,
@@ -45,10 +43,10 @@ from sparkify_assets.resources.warehouse import (
     Warehouse,
 )
 from sparkify_assets.sql import redshift as rs
-from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.dialect import REDSHIFT, Dialect
-from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
-from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS, Table
+from sparkify_assets.tables import Table
+
+__all__ = ["RedshiftConnectionError", "RedshiftSession", "RedshiftWarehouse", "from_env"]
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
 
@@ -253,80 +251,28 @@ class RedshiftWarehouse(Warehouse):
     def run(self, statements: Sequence[str], params: Params = None, ensure: Sequence[Table] = ()) -> None:
         retry_serialization(lambda: super(RedshiftWarehouse, self).run(statements, params, ensure))
 
-    # -- staging ---------------------------------------------------------------------------------------------
+    @property
+    def rejects_view(self) -> str:
+        """The load-error view COPY rejects are read from (settled when the connection opened)."""
+        return self._view or self.load_errors_view
+
+    # -- staging: each a job of its own module -------------------------------------------------------------------
 
     def stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                      run_id: str) -> LoadStats:
-        return retry_serialization(lambda: self._stage_events(source, objects, window, run_id))
-
-    def _stage_events(self, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
-                      run_id: str) -> LoadStats:
-        s3 = _s3_source(source)
-        files = [(o, day) for o in objects if (day := day_of_log_key(o.key)) is not None]
-        attribution = rs.events_attribution(len(files))
-        # Rows are credited to the file of their day; should a day have two files, to the first of them.
-        credited = {day: o for o, day in reversed(files)}
-        first, last = window.first_key, window.last_key
-        params = {**window.params, "target_table": STAGING_EVENTS.name, "run_id": run_id,
-                  "fallback_partition": first, "days": f"{first}..{last}"}
-        uri = self._write_manifest(s3, [o for o, _ in files], f"staging_events/{first}_{last}")
-        # What an unattributed reject is credited to: the one file, or the manifest naming several.
-        params["copy_input"] = files[0][0].key if len(files) == 1 else _relative(s3, uri)
-        copy = rs.S3Copy(table=rs.landing_table(STAGING_EVENTS), source_uri=uri, json=s3.uri(JSONPATHS_KEY),
-                         iam_role_arn=self._role(), region=self.s3_region, manifest=True,
-                         max_errors=self._maxerror())
-        with self.transaction() as s:
-            self.ensure_tables(s, (STAGING_EVENTS, REJECTED_RECORDS))
-            s.execute(rs.create_files_sql())
-            for day, o in sorted(credited.items()):
-                bounds = DayWindow.of_day(day).params
-                s.execute(rs.insert_file_sql(self.dialect), {"source_key": o.key, "partition_key": day.isoformat(),
-                                                              "day_start_ms": bounds["start_ms"],
-                                                              "day_end_ms": bounds["end_ms"]})
-            return self._load(s, s3, copy, STAGING_EVENTS, attribution, rs.EVENTS_DEDUPE, params,
-                              nbytes=sum(o.size for o in objects), nfiles=len(objects))
+        return retry_serialization(lambda: events.stage_events(self, _s3_source(source), objects, window, run_id))
 
     def stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
-        return retry_serialization(lambda: self._stage_songs(source, objects, run_id))
+        return retry_serialization(lambda: songs.stage_songs(self, _s3_source(source), objects, run_id))
 
-    def _stage_songs(self, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
-        """One COPY of exactly the listed song files, through a manifest: a prefix COPY would also read any other
-        object under `song_data/` (a `.bak`, a partial upload) that the DuckDB path never reads."""
-        s3 = _s3_source(source)
-        params = {"target_table": STAGING_SONGS.name, "run_id": run_id, "copy_input": SONG_PREFIX,
-                  "fallback_partition": None}
-        uri = self._write_manifest(s3, objects, "staging_songs/song_data")
-        copy = rs.S3Copy(table=rs.landing_table(STAGING_SONGS), source_uri=uri, json=rs.JSON_AUTO,
-                         iam_role_arn=self._role(), region=self.s3_region, manifest=True,
-                         max_errors=self._maxerror())
-        with self.transaction() as s:
-            self.ensure_tables(s, (STAGING_SONGS, REJECTED_RECORDS))
-            return self._load(s, s3, copy, STAGING_SONGS, "input", rs.SONGS_DEDUPE, params,
-                              nbytes=sum(o.size for o in objects), nfiles=len(objects))
+    def s3_copy(self, landing: Table, manifest: str, json: str) -> rs.S3Copy:
+        """The COPY of the files a manifest names into `landing`, as this warehouse's role, region and MAXERROR."""
+        return rs.S3Copy(table=landing, source_uri=manifest, json=json, iam_role_arn=self._role(),
+                         region=self.s3_region, manifest=True, max_errors=self._maxerror())
 
-    def _load(self, s: RedshiftSession, s3: S3Source, copy: rs.S3Copy, table: Table, attribution: str,
-              dedupe_on: tuple[str, ...], params: dict[str, Any], nbytes: int, nfiles: int) -> LoadStats:
-        """COPY, then the record rules, then replace the scope, all in the caller's transaction."""
-        d = self.dialect
-        s.execute(rs.create_temp_table(d, copy.table))
-        # A manifest without entries is an error to COPY; nothing to read loads nothing (and replaces the scope).
-        load_errors = self._copy(s, copy) if nfiles else []
-        s.execute(rs.classify_sql(d, table, attribution, dedupe_on), params)
-        s.execute(staging_sql.delete_scope_sql(d, table), params)
-        s.execute(staging_sql.delete_rejected_sql(d, partitioned=table.partition_column is not None), params)
-        s.execute(staging_sql.insert_loaded_sql(table))
-        s.execute(rs.insert_classified_rejects_sql(d), params)
-        copy_rejects = [self._reject_row(s3, table, e, params) for e in load_errors]
-        for row in copy_rejects:
-            s.execute(rs.insert_rejected_sql(d), row)
-        ((landed, loaded),) = s.fetchall(rs.counts_sql())
-        sample = [(k or params["copy_input"], n, r) for k, n, r in s.fetchall(rs.sample_rejects_sql())]
-        sample = sorted(sample + [(r["source_key"], r["line_number"], r["reason"]) for r in copy_rejects])[:10]
-        for temp in (rs.CLASSIFIED_TABLE, copy.table.name, *([rs.FILES_TABLE] if table is STAGING_EVENTS else [])):
-            s.execute(rs.drop_temp_sql(temp))
-        landed, loaded = int(landed or 0), int(loaded or 0)
-        return LoadStats(files=nfiles, bytes=nbytes, read=landed + len(load_errors), loaded=loaded,
-                         rejected=landed - loaded + len(load_errors), sample_rejects=sample)
+    def send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
+        """The COPY itself: the one statement PostgreSQL cannot run, so the only thing tests replace."""
+        s.execute(rs.copy_sql(copy))
 
     def _maxerror(self) -> int:
         """COPY fails once its rejects reach MAXERROR ("If the load returns the error_count number of errors or
@@ -335,91 +281,21 @@ class RedshiftWarehouse(Warehouse):
             raise ValueError("max_errors must be between 0 and 99999 (COPY's MAXERROR is at most 100000)")
         return self.max_errors + 1
 
-    def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
-        """The COPY itself: the one statement PostgreSQL cannot run, so the only thing tests replace."""
-        s.execute(rs.copy_sql(copy))
-
-    def _copy(self, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
-        """Run COPY and read back what it rejected.
-
-        Rejects are found by this session's id and the database's clock just before the COPY, not by
-        pg_last_copy_id(): that id is STL's `query`, which SYS views do not share, and Redshift does not keep it
-        when the COPY's transaction rolls back, which is exactly when the rejects explain the failure.
-        """
-        ((pid, since),) = s.fetchall(rs.copy_scope_sql(self.dialect))
-        scope = {"copy_session": pid, "copy_since": since}
-        try:
-            self._send_copy(s, copy)
-        except redshift_connector.Error as exc:
-            errors = self._errors_after_failure(s, scope)
-            if not errors:
-                raise
-            detail = "; ".join(f"{e.uri} line {e.line_number}: {e.reason}" for e in errors[:3])
-            raise SourceDataError(f"COPY into {copy.table.name} stopped after more than {self.max_errors} rejected "
-                                  f"records (MAXERROR {copy.max_errors}; {len(errors)} reported), e.g. {detail}"
-                                  ) from exc
-        return self._load_errors(s, scope)
-
-    def _errors_after_failure(self, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
-        """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback.
-
-        A COPY refused before it loads anything (access denied, bad syntax) rejected no record: nothing is found
-        in its scope, and its own error is the one reported.
-        """
-        try:
-            s.con.rollback()
-            errors = self._load_errors(s, scope)
-            s.con.rollback()
-            return errors
-        except redshift_connector.Error:
-            return []
-
-    def _load_errors(self, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
-        view = self._view or self.load_errors_view  # settled when the connection opened
-        return [LoadError(uri=u, line_number=int(n), column=c or "", code=int(code), reason=r, raw_line=raw)
-                for u, n, c, code, r, raw in s.fetchall(rs.load_errors_sql(view), scope)]
-
-    @staticmethod
-    def _reject_row(s3: S3Source, table: Table, e: LoadError, params: dict[str, Any]) -> dict[str, Any]:
-        key = _relative(s3, e.uri)
-        day = day_of_log_key(key) if table.partition_column else None
-        fields = {c.name: c.json_field for c in table.source_columns}
-        where = f"field {fields[e.column]}: " if e.column in fields else ""
-        return {"target_table": table.name, "partition_key": day.isoformat() if day else params["fallback_partition"],
-                "source_key": key, "line_number": e.line_number,
-                "reason": f"{where}{e.reason} (COPY error {e.code})"[:1024],
-                "raw_text": e.raw_line[:RAW_TEXT_CHARS] if e.raw_line is not None else None,
-                "run_id": params["run_id"]}
-
     def _role(self) -> str:
         if not self.iam_role_arn:
             raise ValueError("COPY needs iam_role_arn (REDSHIFT_IAM_ROLE_ARN): the role Redshift assumes to read S3")
         return self.iam_role_arn
 
-    def _write_manifest(self, s3: S3Source, objects: Sequence[SourceObject], name: str) -> str:
-        """Every COPY reads a manifest of exact keys, even for one file: COPY takes a plain key as a prefix, so
-        `...-events.json` would also load a `...-events.json.bak` beside it.
-
-        The manifest's name is the window's, so a reload overwrites it; it is left in place as a record of exactly
-        what the last load of that window read. COPY's REGION applies to the manifest too, so a manifest bucket
-        other than the data's must be in the same region (checked here, before anything is loaded).
-        """
-        uri = self.manifest_uri(s3, name)
-        bucket, key = _split(uri)
-        body = rs.manifest_json([s3.uri(o.key) for o in objects]).encode()
-        s3.s3.get_client().put_object(Bucket=bucket, Key=key, Body=body)
-        return uri
-
     def manifest_uri(self, s3: S3Source, name: str) -> str:
         """Where the manifest `name` goes, after checking its bucket's region against the data's."""
-        if self.manifest_url:
-            uri = f"{self.manifest_url.rstrip('/')}/{name}.manifest"
-        else:
-            uri = s3.uri(f"{self.manifest_prefix.strip('/')}/{name}.manifest")
-        bucket, data_bucket = _split(uri)[0], _split(s3.uri(""))[0]
-        if bucket != data_bucket:
-            same_region(s3.s3.get_client(), data_bucket, bucket)
-        return uri
+        return manifests.manifest_uri(s3, name, self.manifest_url, self.manifest_prefix)
+
+
+def _s3_source(source: RawSource) -> S3Source:
+    if not isinstance(source, S3Source):
+        raise SourceDataError("Redshift loads with COPY from S3: set SPARKIFY_DATA_URL to an s3:// URL "
+                              f"(the data is at {source.uri()})")
+    return source
 
 
 def from_env() -> RedshiftWarehouse:
@@ -461,21 +337,3 @@ def _seconds(name: str, default: int) -> int:
     if not value.isdigit():
         raise ValueError(f"{name} must be a whole number of seconds")
     return int(value)
-
-
-def _s3_source(source: RawSource) -> S3Source:
-    if not isinstance(source, S3Source):
-        raise SourceDataError("Redshift loads with COPY from S3: set SPARKIFY_DATA_URL to an s3:// URL "
-                              f"(the data is at {source.uri()})")
-    return source
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
-def _relative(s3: S3Source, uri: str) -> str:
-    """A key relative to the data root, as every other message and table names files."""
-    root = s3.uri("")
-    return uri[len(root):] if uri.startswith(root) else uri

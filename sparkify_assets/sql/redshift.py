@@ -1,5 +1,7 @@
 """Redshift's load path as SQL: COPY from S3 into a landing table, then the same record rules as DuckDB's loader.
 
+About 300 lines on purpose: COPY and everything after it, read together against the differences listed below.
+
 COPY is Redshift's bulk loader and the only statement here that PostgreSQL cannot run. It fills a temp landing
 table whose columns are the staging table's source columns (so COPY itself types every field, and rejects what
 it cannot type into `stl_load_errors` / `sys_load_error_detail`). Everything after COPY is portable SQL
@@ -169,12 +171,6 @@ def lock_sql(tables: Sequence[str]) -> str:
     return "LOCK " + ", ".join(q(t) for t in sorted(set(tables)))
 
 
-def insert_rejected_sql(d: Dialect) -> str:
-    cols = REJECTED_RECORDS.column_names
-    values = ", ".join(d.param(c) for c in cols)
-    return f"INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)}) VALUES ({values})"
-
-
 # -- after COPY: the record rules, then the replace ------------------------------------------------------------
 
 
@@ -273,11 +269,16 @@ def insert_classified_rejects_sql(d: Dialect) -> str:
     """Rows COPY loaded but the record rules reject; an unattributed row is credited to what COPY read.
 
     Parameters are cast: Redshift does not infer a type for a bind parameter in a select list."""
-    return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(REJECTED_RECORDS.column_names)})
-SELECT CAST({d.param('target_table')} AS VARCHAR(64)),
-       COALESCE({q('partition_key')}, CAST({d.param('fallback_partition')} AS VARCHAR(10))),
-       COALESCE({q('source_key')}, CAST({d.param('copy_input')} AS VARCHAR(1024))), {q('line_number')}, reason,
-       CAST(NULL AS VARCHAR({RAW_TEXT_CHARS})), CAST({d.param('run_id')} AS VARCHAR(64))
+    values = {
+        "target_table": f"CAST({d.param('target_table')} AS VARCHAR(64))",
+        "partition_key": f"COALESCE({q('partition_key')}, CAST({d.param('fallback_partition')} AS VARCHAR(10)))",
+        "source_key": f"COALESCE({q('source_key')}, CAST({d.param('copy_input')} AS VARCHAR(1024)))",
+        "raw_text": f"CAST(NULL AS VARCHAR({RAW_TEXT_CHARS}))",
+        "run_id": f"CAST({d.param('run_id')} AS VARCHAR(64))",
+    }  # the others (line_number, reason) are _classified's own
+    cols = REJECTED_RECORDS.column_names
+    return f"""INSERT INTO {q(REJECTED_RECORDS.name)} ({column_list(cols)})
+SELECT {", ".join(values.get(c, q(c)) for c in cols)}
 FROM {q(CLASSIFIED_TABLE)} WHERE reason IS NOT NULL"""
 
 

@@ -1,6 +1,6 @@
 """Redshift's COPY from S3, done for PostgreSQL in tests: the one statement of the Redshift path PostgreSQL lacks.
 
-`EmulatedCopyWarehouse` is the real `RedshiftWarehouse` with only `_send_copy` replaced: instead of sending
+`EmulatedCopyWarehouse` is the real `RedshiftWarehouse` with only `send_copy` replaced: instead of sending
 `COPY ... FROM 's3://...'` it reads what that COPY would read (every object under a plain key or prefix, as COPY
 does, or exactly the manifest's files, and the JSONPaths file) from the S3 server the test runs (moto), types
 every field the way COPY's JSON loader does, inserts the rows into the landing table, and records the rows COPY
@@ -223,7 +223,7 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
         assert len(fields) == len(copy.table.columns), "JSONPaths must name one field per column"
         return fields
 
-    def _send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
+    def send_copy(self, s: RedshiftSession, copy: rs.S3Copy) -> None:
         statement = rs.copy_sql(copy)  # exactly what Redshift would be sent; logged for the tests
         ((copy_id, pid, started),) = s.fetchall("SELECT CAST(nextval('copy_ids') AS INTEGER), pg_backend_pid(), "
                                                 "CAST(clock_timestamp() AS TIMESTAMP)")

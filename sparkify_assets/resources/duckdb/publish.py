@@ -32,7 +32,8 @@ from typing import Any
 import duckdb
 
 from sparkify_assets.day_window import DayWindow, time_predicate
-from sparkify_assets.sql.dialect import DUCKDB, column_list, q
+from sparkify_assets.sql import duckdb_publish as publish_sql
+from sparkify_assets.sql.dialect import DUCKDB
 from sparkify_assets.tables import (
     ALL_TABLES,
     REJECTED_RECORDS,
@@ -57,11 +58,6 @@ def _companions(table: Table) -> tuple[Table, ...]:
     return () if table in (REJECTED_RECORDS, SOURCE_VERSIONS) else (SOURCE_VERSIONS,)
 
 Pieces = dict[str, dict[str, str]]  # table name -> piece name -> file name (relative to the publication folder)
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal of one of our own paths (DDL and COPY targets take no bind parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _stamp(file_name: str) -> int:
@@ -92,20 +88,16 @@ class Publication:
         for target, piece, where, params in self._scopes(table, window):
             rel = f"{target.name}/{piece}.{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
             (self.folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            select = f"SELECT {column_list(target.column_names)} FROM {q(target.name)} WHERE {where}"
-            self._copy(con, select, params, self.folder / rel)
+            self._copy(con, target, where, params, self.folder / rel)
             written.append((target.name, piece, rel))
         for name, piece, rel in written:
             self.pending.setdefault(name, {})[piece] = rel
 
     @staticmethod
-    def _copy(con: duckdb.DuckDBPyConnection, select: str, params: dict[str, Any], path: Path) -> None:
+    def _copy(con: duckdb.DuckDBPyConnection, table: Table, where: str, params: dict[str, Any], path: Path) -> None:
         for name, value in params.items():  # values set as session variables: COPY itself takes no parameters
-            con.execute(f"SET VARIABLE {q(name)} = ?", [value])
-        inner = select
-        for name in params:
-            inner = inner.replace(f"${name}", f"getvariable({_literal(name)})")
-        con.execute(f"COPY ({inner}) TO {_literal(str(path))} (FORMAT parquet)")
+            con.execute(publish_sql.set_variable_sql(name), [value])
+        con.execute(publish_sql.export_sql(table, where, list(params), str(path)))
 
     @staticmethod
     def _scopes(table: Table, window: DayWindow | None) -> Iterator[tuple[Table, str, str, dict[str, Any]]]:
@@ -117,13 +109,12 @@ class Publication:
             else:
                 yield table, day.partition_keys[0], time_predicate(table, DUCKDB), day.params
         for companion in _companions(table):
-            by_target = f"{q('target_table')} = $target_table"
             for day in days:
                 if day is None:
-                    yield companion, table.name, by_target, {"target_table": table.name}
+                    yield companion, table.name, publish_sql.by_target(), {"target_table": table.name}
                 else:
                     key = day.partition_keys[0]
-                    yield (companion, f"{table.name}.{key}", f"{by_target} AND {q('partition_key')} = $day",
+                    yield (companion, f"{table.name}.{key}", publish_sql.by_target_day(),
                            {"target_table": table.name, "day": key})
 
     # -- publish (at the end of the run) ------------------------------------------------------------------
@@ -163,8 +154,8 @@ class Publication:
             with duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
                 for table in ALL_TABLES:
                     con.execute(self.view_sql(table, sorted(current.get(table.name, {}).values())))
-                    con.execute(f"COMMENT ON VIEW {q(table.name)} IS {_literal(table.description)}")
-                con.execute("CHECKPOINT")
+                    con.execute(publish_sql.comment_view_sql(table))
+                con.execute(publish_sql.CHECKPOINT_SQL)
             # A WAL beside the published path belongs to another database (a warehouse file from before readers
             # had their own): DuckDB would replay it into the views file.
             self.published.with_name(self.published.name + ".wal").unlink(missing_ok=True)
@@ -174,12 +165,7 @@ class Publication:
                 leftover.unlink(missing_ok=True)
 
     def view_sql(self, table: Table, files: list[str]) -> str:
-        cols = column_list(table.column_names)
-        if not files:  # nothing published yet: the table's columns and types, no rows
-            typed = ", ".join(f"CAST(NULL AS {c.type}) AS {q(c.name)}" for c in table.columns)
-            return f"CREATE VIEW {q(table.name)} AS SELECT {typed} WHERE false"
-        paths = ", ".join(_literal(str(self.folder / rel)) for rel in files)
-        return f"CREATE VIEW {q(table.name)} AS SELECT {cols} FROM read_parquet([{paths}], union_by_name = true)"
+        return publish_sql.view_sql(table, [str(self.folder / rel) for rel in files])
 
     def ensure_published(self) -> None:
         """Readers may connect before the first load is published: they find empty tables, not a missing file."""
@@ -198,14 +184,13 @@ class Publication:
             return
         tmp = working.with_name(f"{working.name}.adopt-{os.getpid()}")
         with self._locked(), duckdb.connect() as con:
-            con.execute(f"ATTACH {_literal(str(self.published))} AS old (READ_ONLY)")
-            tables = {n for (n,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old'").fetchall()}
+            con.execute(publish_sql.attach_sql(str(self.published), "old", read_only=True))
+            tables = {n for (n,) in con.execute(publish_sql.OLD_TABLES_SQL).fetchall()}
             if not tables or working.exists():
                 return  # already a views file (or another process adopted it meanwhile)
-            con.execute(f"ATTACH {_literal(str(tmp))} AS adopted")
-            con.execute("COPY FROM DATABASE old TO adopted")
-            con.execute("DETACH adopted")
+            con.execute(publish_sql.attach_sql(str(tmp), "adopted"))
+            con.execute(publish_sql.COPY_OLD_SQL)
+            con.execute(publish_sql.DETACH_ADOPTED_SQL)
             os.replace(tmp, working)
         with duckdb.connect(str(working), read_only=True) as con:
             for table in ALL_TABLES:
@@ -217,10 +202,7 @@ class Publication:
     def _days_held(con: duckdb.DuckDBPyConnection, table: Table) -> DayWindow | None:
         if table.partition_column is None:
             return None
-        col = q(table.partition_column)
-        day = f"make_timestamp_ms({col})" if table.column(table.partition_column).type == "BIGINT" else col
-        days = [d for (d,) in con.execute(f"SELECT DISTINCT CAST({day} AS DATE) FROM {q(table.name)} ORDER BY 1")
-                .fetchall()]
+        days = [d for (d,) in con.execute(publish_sql.days_held_sql(table)).fetchall()]
         return DayWindow(tuple(days)) if days else None
 
     # -- bookkeeping ------------------------------------------------------------------------------------
