@@ -25,12 +25,9 @@ import threading
 import time
 from pathlib import Path
 
-from dagster import _check as check
-from dagster._core.launcher import DefaultRunLauncher, LaunchRunContext
-from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._grpc.types import ExecuteRunArgs
+from dagster import DagsterRun, DefaultRunLauncher
 
+from sparkify_service.dagster_internals import CheckRunHealthResult, ExecuteRunArgs, LaunchRunContext, WorkerStatus
 from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_START_TAG, is_same_process
 
 __all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]
@@ -51,7 +48,9 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
-        origin = check.not_none(run.job_code_origin, "a run launched from a code location has a code origin")
+        origin = run.job_code_origin
+        if origin is None:
+            raise ValueError(f"run {run.run_id} has no code origin: a run launched from a code location has one")
         args = ExecuteRunArgs(job_origin=origin, run_id=run.run_id, instance_ref=self._instance.get_ref(),
                               set_exit_code_on_failure=True)
         # Its own session: a signal to the daemon's or the code server's process group does not reach the run.
@@ -112,7 +111,9 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
 
     def _stop_worker(self, run_id: str, pid: int, group: bool) -> None:
         """Escalate to SIGKILL of the group if it outlives the grace period; then make the run's end official."""
-        run = check.not_none(self._instance.get_run_by_id(run_id))
+        run = self._instance.get_run_by_id(run_id)
+        if run is None:
+            raise ValueError(f"run {run_id} was deleted while it was being canceled")
         grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
         if not _wait_gone(run, pid, group, grace):
             self._instance.report_engine_event(

@@ -67,6 +67,8 @@ def main() -> int:
 
 def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str) -> None:
     """Instance file, workspace file, then code server; webserver and daemon once the code is loaded."""
+    from sparkify_service.dagster_internals import DAEMON_MODULE  # as below: serve.py imports no Dagster at load
+
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)  # a folder kept from before the umask above
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(), sort_keys=False))
@@ -82,7 +84,7 @@ def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: s
     supervisor.wait_until(lambda: code_server_ready(grpc_port), "the code server", START_LIMIT_S)
     supervisor.start("webserver", [python, "-m", "dagster_webserver", "-h", HOST, "-p", str(port),
                                    "-w", str(workspace)], env, cwd=home)
-    supervisor.start("daemon", [python, "-m", "dagster._daemon", "run", "-w", str(workspace)], env, cwd=home)
+    supervisor.start("daemon", [python, "-m", DAEMON_MODULE, "run", "-w", str(workspace)], env, cwd=home)
     url = f"http://{HOST}:{port}"
     supervisor.wait_until(lambda: webserver_ready(url), "the webserver", START_LIMIT_S)
     log_line(f"ready: {url} (DAGSTER_HOME {home}); Ctrl-C stops everything")
@@ -90,7 +92,7 @@ def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: s
 
 def code_server_ready(port: int) -> bool:
     """The code server answers and has loaded the definitions (it answers pings while still loading)."""
-    from dagster._grpc.client import DagsterGrpcClient
+    from sparkify_service.dagster_internals import DagsterGrpcClient
 
     try:
         DagsterGrpcClient(port=port, host=HOST).list_repositories()

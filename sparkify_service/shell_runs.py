@@ -15,9 +15,9 @@ import sys
 import time
 from typing import Any
 
-from dagster import DagsterInstance
-from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES, RunRecord, RunsFilter
+from dagster import DagsterInstance, RunRecord, RunsFilter
 
+from sparkify_service.dagster_internals import ACTIVE_RUN_STATUSES
 from sparkify_service.workers import SHELL_RUN_TAG
 
 SETTLE_S = 2.0

@@ -3,7 +3,10 @@ and the one place every process using the service's instance runs our code, whoe
 
 SQLAlchemy 2.1 maps a plain `postgresql://` URL to the psycopg 3 driver, while dagster-postgres installs psycopg2:
 used as written, the instance fails at start-up with `No module named 'psycopg'`. This class names the driver that
-is installed.
+is installed. Dagster's stock config can name it too (`storage: postgres: postgres_db: scheme: postgresql+psycopg2`,
+tried with 1.13.27: it works), but only with the URL given in parts (user, password, host, port, database, each
+its own value); operators, `make serve` and `sparkify_service.shell` give the one URL, so the driver is named here,
+in the class that the run tags below need anyway.
 
 A run started from a shell (`dagster asset materialize`) executes in the shell's own process, never seen by the
 service's launcher: run monitoring then had no worker to check and failed the live run, and the run skipped the
@@ -18,13 +21,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from dagster import DagsterEventType
-from dagster._core.events import DagsterEvent
-from dagster._serdes import ConfigurableClassData
-from dagster_postgres import DagsterPostgresStorage
-from dagster_postgres.run_storage import PostgresRunStorage
+from dagster import DagsterEvent, DagsterEventType, RunsFilter
+from dagster_postgres import DagsterPostgresStorage, PostgresRunStorage
 
 from sparkify_service import shell_runs
+from sparkify_service.dagster_internals import ConfigurableClassData
 from sparkify_service.workers import SHELL_RUN_TAG, WORKER_PID_TAG, own_tags
 
 INSTALLED_DRIVER = "postgresql+psycopg2"
@@ -44,7 +45,7 @@ class WorkerRecordingRunStorage(PostgresRunStorage):
         if event.event_type != DagsterEventType.RUN_START:
             super().handle_run_event(run_id, event, update_timestamp)
             return
-        (run,) = self.get_runs(filters=_by_id(run_id)) or (None,)
+        (run,) = self.get_runs(filters=RunsFilter(run_ids=[run_id])) or (None,)
         tags = own_tags()
         # The service's launcher tagged its worker with this pid at launch: the queue already gave it its pools.
         from_shell = run is not None and run.tags.get(WORKER_PID_TAG) != tags[WORKER_PID_TAG]
@@ -54,12 +55,6 @@ class WorkerRecordingRunStorage(PostgresRunStorage):
         super().handle_run_event(run_id, event, update_timestamp)
         if from_shell and self.has_instance:
             shell_runs.wait_for_pools(self._instance, run_id)
-
-
-def _by_id(run_id: str) -> Any:
-    from dagster._core.storage.dagster_run import RunsFilter
-
-    return RunsFilter(run_ids=[run_id])
 
 
 class PostgresStorage(DagsterPostgresStorage):
