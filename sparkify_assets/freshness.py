@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from sparkify_assets import settings
+from sparkify_assets.dagster_internals import get_latest_completed_cron_tick  # the evaluator's own tick arithmetic
 from sparkify_assets.tables import WAREHOUSE_TABLES, Table
-from sparkify_service.dagster_internals import get_latest_completed_cron_tick  # the evaluator's own tick arithmetic
 
 DAILY_TABLES: tuple[Table, ...] = tuple(t for t in WAREHOUSE_TABLES if t.partition_column)
 

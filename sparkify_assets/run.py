@@ -14,9 +14,9 @@ from datetime import date
 from dagster import AssetCheckSeverity, DagsterInstance, Definitions, ExecuteInProcessResult
 
 from sparkify_assets import defs
+from sparkify_assets.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sparkify_assets.sql import queries
 from sparkify_assets.tables import ALL_TABLES
-from sparkify_service.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 
 def materialize_days(definitions: Definitions, days: Sequence[date], instance: DagsterInstance,

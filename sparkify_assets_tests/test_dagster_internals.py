@@ -1,4 +1,4 @@
-"""Dagster's private names stay behind one door (sparkify_service/dagster_internals.py), and a Dagster upgrade that
+"""Dagster's private names stay behind one door (sparkify_assets/dagster_internals.py), and a Dagster upgrade that
 moves one fails here, naming the symbol and the path it was expected at, before anything else breaks.
 
 The table of names and paths is read from the adapter's source, not imported: when an upgrade moves a name, the
@@ -15,9 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT_PACKAGES = ("sparkify_assets", "sparkify_service")
-ADAPTER = ROOT / "sparkify_service" / "dagster_internals.py"
+ADAPTER = ROOT / "sparkify_assets" / "dagster_internals.py"
 ADAPTER_TREE = ast.parse(ADAPTER.read_text())
-UPDATE = "find where it moved and update sparkify_service/dagster_internals.py"
+UPDATE = "find where it moved and update sparkify_assets/dagster_internals.py"
 
 
 def _constant(name: str) -> object:
@@ -27,7 +27,7 @@ def _constant(name: str) -> object:
             node.targets[0] if isinstance(node, ast.Assign) else None)
         if isinstance(target, ast.Name) and target.id == name and node.value is not None:
             return ast.literal_eval(node.value)
-    raise AssertionError(f"sparkify_service/dagster_internals.py assigns no {name}")
+    raise AssertionError(f"sparkify_assets/dagster_internals.py assigns no {name}")
 
 
 PRIVATE_PATHS: dict[str, str] = _constant("PRIVATE_PATHS")  # type: ignore[assignment]
@@ -55,7 +55,7 @@ def test_the_adapter_imports_exactly_what_its_table_lists() -> None:
     imported = {a.asname or a.name: node.module for node in ADAPTER_TREE.body if isinstance(node, ast.ImportFrom)
                 and node.module != "__future__" for a in node.names}
     assert imported == PRIVATE_PATHS
-    from sparkify_service import dagster_internals
+    from sparkify_assets import dagster_internals
 
     assert set(dagster_internals.__all__) == {*PRIVATE_PATHS, "DAEMON_MODULE", "PRIVATE_PATHS"}
 
@@ -74,7 +74,7 @@ def test_no_product_module_but_the_adapter_touches_dagster_private_names() -> No
     assert len(modules) > 20  # the scan sees the packages
     offenders = {str(p.relative_to(ROOT)): uses for p in modules if p != ADAPTER
                  if (uses := _private_uses(p.read_text()))}
-    assert offenders == {}, "private Dagster names outside sparkify_service/dagster_internals.py"
+    assert offenders == {}, "private Dagster names outside sparkify_assets/dagster_internals.py"
 
 
 def test_the_scan_sees_a_private_import() -> None:

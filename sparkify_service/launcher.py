@@ -27,7 +27,7 @@ from pathlib import Path
 
 from dagster import DagsterRun, DefaultRunLauncher
 
-from sparkify_service.dagster_internals import CheckRunHealthResult, ExecuteRunArgs, LaunchRunContext, WorkerStatus
+from sparkify_assets.dagster_internals import CheckRunHealthResult, ExecuteRunArgs, LaunchRunContext, WorkerStatus
 from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_START_TAG, is_same_process
 
 __all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]

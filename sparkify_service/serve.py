@@ -67,7 +67,7 @@ def main() -> int:
 
 def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str) -> None:
     """Instance file, workspace file, then code server; webserver and daemon once the code is loaded."""
-    from sparkify_service.dagster_internals import DAEMON_MODULE  # as below: serve.py imports no Dagster at load
+    from sparkify_assets.dagster_internals import DAEMON_MODULE  # as below: serve.py imports no Dagster at load
 
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)  # a folder kept from before the umask above
@@ -92,7 +92,7 @@ def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: s
 
 def code_server_ready(port: int) -> bool:
     """The code server answers and has loaded the definitions (it answers pings while still loading)."""
-    from sparkify_service.dagster_internals import DagsterGrpcClient
+    from sparkify_assets.dagster_internals import DagsterGrpcClient
 
     try:
         DagsterGrpcClient(port=port, host=HOST).list_repositories()

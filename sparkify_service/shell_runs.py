@@ -17,7 +17,7 @@ from typing import Any
 
 from dagster import DagsterInstance, RunRecord, RunsFilter
 
-from sparkify_service.dagster_internals import ACTIVE_RUN_STATUSES
+from sparkify_assets.dagster_internals import ACTIVE_RUN_STATUSES
 from sparkify_service.workers import SHELL_RUN_TAG
 
 SETTLE_S = 2.0

@@ -24,8 +24,8 @@ from typing import Any
 from dagster import DagsterEvent, DagsterEventType, RunsFilter
 from dagster_postgres import DagsterPostgresStorage, PostgresRunStorage
 
+from sparkify_assets.dagster_internals import ConfigurableClassData
 from sparkify_service import shell_runs
-from sparkify_service.dagster_internals import ConfigurableClassData
 from sparkify_service.workers import SHELL_RUN_TAG, WORKER_PID_TAG, own_tags
 
 INSTALLED_DRIVER = "postgresql+psycopg2"

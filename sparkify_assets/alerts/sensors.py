@@ -35,14 +35,14 @@ from sparkify_assets import day_complete, freshness, settings
 from sparkify_assets.alerts import messages, outbox
 from sparkify_assets.automation import converge
 from sparkify_assets.automation.sensor import partition_state
-from sparkify_assets.resources.source import RawSource
-from sparkify_assets.resources.warehouse import Warehouse
-from sparkify_service.dagster_internals import (
+from sparkify_assets.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
     WILL_RETRY_TAG,
 )
+from sparkify_assets.resources.source import RawSource
+from sparkify_assets.resources.warehouse import Warehouse
 
 FIRST_LOOKBACK_S = 3600.0  # a sensor without a cursor alerts on runs failed within the last hour
 OVERLAP_S = 300.0  # runs updated this long before the newest one seen are looked at again (ids stop repeats)

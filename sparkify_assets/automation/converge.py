@@ -28,6 +28,14 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRequest, Run
 
 from sparkify_assets import settings
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
+from sparkify_assets.dagster_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARENT_RUN_ID_TAG,
+    WILL_RETRY_TAG,
+    BulkActionsFilter,
+    BulkActionStatus,
+)
 from sparkify_assets.loaded_versions import (
     BUILT_FROM_LOGS,
     BUILT_FROM_SONGS,
@@ -38,14 +46,6 @@ from sparkify_assets.loaded_versions import (
 from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
-from sparkify_service.dagster_internals import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARENT_RUN_ID_TAG,
-    WILL_RETRY_TAG,
-    BulkActionsFilter,
-    BulkActionStatus,
-)
 
 KIND_TAG = "sparkify/converge"  # 'range', 'day' or 'songs'
 KEY_TAG = "sparkify/converge_key"  # what was incomplete: days and versions (range), day@version, song_data/@digest

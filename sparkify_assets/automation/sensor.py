@@ -27,12 +27,12 @@ from sparkify_assets.automation.converge import (
 )
 from sparkify_assets.automation.cursor import Loaded, SourceCursor, plan_logs, songs_digest
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
+from sparkify_assets.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.pools import ensure_pool_known
 from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS
-from sparkify_service.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 # What a song refresh rebuilds when no day has been loaded yet (songplays needs a range of days).
 SONG_ASSETS_WITHOUT_DAYS = [AssetKey(t.name) for t in (STAGING_SONGS, SONGS, ARTISTS)]
