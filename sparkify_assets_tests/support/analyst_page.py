@@ -1,6 +1,6 @@
 """docs/analysts.md as data: each ```sql block with the answer table under it, and one way to print a result.
 
-    python -m sparkify_assets_tests.analyst_page WAREHOUSE.duckdb   # prints each query's answer, as the page shows it
+    python -m sparkify_assets_tests.support.analyst_page WAREHOUSE.duckdb   # prints each answer as the page shows it
 
 The page's answers are checked by test_analysts_doc.py on both engines (and against the raw files where an
 independent computation is simple); printing is for whoever edits the page.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkify_assets_tests.redshift_support import norm
+from sparkify_assets_tests.support.redshift import norm
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "analysts.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
 _BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
 
 

@@ -1,6 +1,6 @@
 """An analyst's process, for the tests: it reads the published warehouse every second until told to stop.
 
-    python -m sparkify_assets_tests.reader_process WAREHOUSE LOG STOP_FILE hold|reconnect
+    python -m sparkify_assets_tests.support.reader_process WAREHOUSE LOG STOP_FILE hold|reconnect
 
 `hold` opens one read-only connection and keeps it for its whole life (a notebook); `reconnect` opens a new one
 for every query (a dashboard). Each observation, or the error a query raised, is one JSON line in LOG; the

@@ -8,8 +8,8 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests import warehouse_snapshot
 from sparkify_assets_tests.conftest import NOVEMBER, local_defs
+from sparkify_assets_tests.support import warehouse_snapshot
 
 
 def test_reloading_in_any_order_gives_identical_tables(real_sample: Path, tmp_path: Path,

@@ -19,7 +19,7 @@ from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets.sql import transforms
 from sparkify_assets.tables import SONGPLAYS, STAGING_EVENTS, STAGING_SONGS
-from sparkify_assets_tests import warehouse_snapshot
+from sparkify_assets_tests.support import warehouse_snapshot
 
 DAYS = [date(2018, 11, 20) + timedelta(days=i) for i in range(6)]
 Snapshot = dict[str, list[tuple[Any, ...]]]

@@ -13,8 +13,8 @@ from dagster import DagsterInstance
 
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests import warehouse_snapshot
 from sparkify_assets_tests.conftest import failed_checks, local_defs
+from sparkify_assets_tests.support import warehouse_snapshot
 
 DAYS = [date(2018, 11, d) for d in (13, 14, 15)]
 

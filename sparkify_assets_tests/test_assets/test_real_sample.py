@@ -10,8 +10,8 @@ import pytest
 from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests import expected, warehouse_snapshot
 from sparkify_assets_tests.conftest import NOVEMBER, failed_checks, local_defs
+from sparkify_assets_tests.support import expected, warehouse_snapshot
 
 
 @pytest.fixture(scope="module")

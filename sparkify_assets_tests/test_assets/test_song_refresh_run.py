@@ -16,10 +16,10 @@ from sparkify_assets.assets.songplays import REMATCH_ONLY, REMATCH_ONLY_TAG
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import ALL_TABLES, SONG_MATCHES
-from sparkify_assets_tests import warehouse_snapshot
-from sparkify_assets_tests.automation_support import days_requested, execute, song_requests, tick
 from sparkify_assets_tests.conftest import failed_checks, local_defs
-from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.support import warehouse_snapshot
+from sparkify_assets_tests.support.automation import days_requested, execute, song_requests, tick
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
 
 DAYS = [date(2018, 11, 5), date(2018, 11, 6), date(2018, 11, 7)]
 

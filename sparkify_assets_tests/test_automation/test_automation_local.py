@@ -15,8 +15,8 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import LocalFolderSource, RawSource, log_key
-from sparkify_assets_tests.automation_support import days_requested, song_requests, tick
 from sparkify_assets_tests.conftest import local_defs
+from sparkify_assets_tests.support.automation import days_requested, song_requests, tick
 
 DAYS = [date(2018, 11, 5), date(2018, 11, 6), date(2018, 11, 7)]
 

@@ -16,9 +16,9 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests import warehouse_snapshot
-from sparkify_assets_tests.automation_support import days_requested, execute, song_requests, tick
 from sparkify_assets_tests.conftest import NOVEMBER, local_defs
+from sparkify_assets_tests.support import warehouse_snapshot
+from sparkify_assets_tests.support.automation import days_requested, execute, song_requests, tick
 from sparkify_assets_tests.support.s3 import FaultProxy, client, running_moto, s3_source, upload_tree
 
 

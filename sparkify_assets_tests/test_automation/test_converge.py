@@ -18,11 +18,11 @@ from sparkify_assets.automation import converge
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests import expected, warehouse_snapshot
-from sparkify_assets_tests.automation_support import tick
 from sparkify_assets_tests.conftest import local_defs
-from sparkify_assets_tests.test_alerts import corrupt_one_play
-from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.support import expected, warehouse_snapshot
+from sparkify_assets_tests.support.automation import tick
+from sparkify_assets_tests.test_automation.test_alerts import corrupt_one_play
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
 
 GOOD = [date(2018, 11, 1), date(2018, 11, 2)]
 BAD = date(2018, 11, 4)  # one play with an impossible level: songplays' blocking check fails every time

@@ -17,9 +17,9 @@ from dagster import AssetKey, DagsterInstance
 
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests.automation_support import days_requested, song_requests, tick
 from sparkify_assets_tests.conftest import local_defs
-from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.support.automation import days_requested, song_requests, tick
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
 
 DAYS = [date(2018, 11, 8), date(2018, 11, 9)]
 

@@ -14,8 +14,8 @@ from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import ALL_TABLES
-from sparkify_assets_tests import expected, warehouse_snapshot
 from sparkify_assets_tests.conftest import ROOT, local_defs
+from sparkify_assets_tests.support import expected, warehouse_snapshot
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow

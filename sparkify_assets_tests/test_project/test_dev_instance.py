@@ -18,7 +18,7 @@ from sparkify_assets.day_complete import build_day_complete_check
 from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
 from sparkify_assets.sql.dialect import dialect_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_dev_instance_config_is_valid_and_runs_one_warehouse_run_at_a_time(tmp_path: Path) -> None:

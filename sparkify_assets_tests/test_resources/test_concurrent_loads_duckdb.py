@@ -16,13 +16,13 @@ import pytest
 from dagster import DagsterInstance
 
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests import warehouse_snapshot
 from sparkify_assets_tests.conftest import local_defs
-from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.support import warehouse_snapshot
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DAYS = [date(2018, 11, 1) + timedelta(days=i) for i in range(9)]
 FIRST, SECOND = DAYS[:6], DAYS[3:]  # overlapping on three days

@@ -23,8 +23,8 @@ from sparkify_assets.resources.source import LocalFolderSource, log_key
 from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.run import materialize_days
 from sparkify_assets_tests.conftest import NOVEMBER, local_defs
-from sparkify_assets_tests.test_bad_input import DAY, DAY_START_MS, TS, event, line
-from sparkify_assets_tests.test_large_files import CORPUS, snapshot
+from sparkify_assets_tests.test_assets.test_bad_input import DAY, DAY_START_MS, TS, event, line
+from sparkify_assets_tests.test_resources.test_large_files import CORPUS, snapshot
 
 NEXT_DAY = DAY + timedelta(days=1)
 

@@ -21,9 +21,9 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.keys import key_problem, stored
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError, log_key
-from sparkify_assets_tests import redshift_support as rsup
-from sparkify_assets_tests.automation_support import days_requested, tick
 from sparkify_assets_tests.conftest import failed_checks
+from sparkify_assets_tests.support import redshift as rsup
+from sparkify_assets_tests.support.automation import days_requested, tick
 from sparkify_assets_tests.support.postgres import PgServer
 from sparkify_assets_tests.support.s3 import client, running_moto, s3_source, upload_tree
 

@@ -21,7 +21,7 @@ from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.resources.warehouse import WarehouseResourceError
 from sparkify_assets.retries import is_transient
 from sparkify_assets.run import materialize_days
-from sparkify_assets_tests.test_bad_input import DAY, DAY_START_MS, KEY, Stage, line
+from sparkify_assets_tests.test_assets.test_bad_input import DAY, DAY_START_MS, KEY, Stage, line
 
 # Every kind of line the chunking could mishandle at a boundary: a BOM, CRLF, blank and whitespace lines, bad
 # records of each kind, exact duplicates far apart, a line longer than small chunks, no newline at the end.

@@ -21,9 +21,10 @@ from dagster import DagsterInstance
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import ALL_TABLES
-from sparkify_assets_tests import expected, test_real_sample, warehouse_snapshot
 from sparkify_assets_tests.conftest import NOVEMBER, ROOT, local_defs
+from sparkify_assets_tests.support import expected, warehouse_snapshot
 from sparkify_assets_tests.support.processes import die_with_parent
+from sparkify_assets_tests.test_assets import test_real_sample
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
@@ -51,7 +52,7 @@ def materialize(data: Path, work: Path, select: str, days: str | None) -> subpro
 def reader(db: Path, work: Path, mode: str) -> Iterator[Path]:
     """A reader process on `db`; yields its log, and stops it (killing it if it will not stop) on the way out."""
     log, stop = work / f"reader-{mode}.jsonl", work / f"stop-{mode}"
-    proc = subprocess.Popen([sys.executable, "-m", "sparkify_assets_tests.reader_process", str(db), str(log),
+    proc = subprocess.Popen([sys.executable, "-m", "sparkify_assets_tests.support.reader_process", str(db), str(log),
                              str(stop), mode], cwd=ROOT, preexec_fn=die_with_parent())
     try:
         deadline = time.monotonic() + 120

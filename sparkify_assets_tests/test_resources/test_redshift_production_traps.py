@@ -22,11 +22,17 @@ from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, from
 from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.retries import is_serialization_failure, is_transient
 from sparkify_assets.tables import REJECTED_RECORDS
-from sparkify_assets_tests import redshift_support as rsup
+from sparkify_assets_tests.support import redshift as rsup
 from sparkify_assets_tests.support import s3 as s3_support
 from sparkify_assets_tests.support.copy_emulator import copy_fails
 from sparkify_assets_tests.support.postgres import PgServer
-from sparkify_assets_tests.test_redshift_warehouse import BUCKET, KEY1, REJECT_COLUMNS, event, write_bad_input
+from sparkify_assets_tests.test_resources.test_redshift_warehouse import (
+    BUCKET,
+    KEY1,
+    REJECT_COLUMNS,
+    event,
+    write_bad_input,
+)
 
 DAY1, DAY2 = date(2018, 11, 1), date(2018, 11, 2)
 T1 = 1541030400000

@@ -16,8 +16,8 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
-from sparkify_assets_tests import redshift_support as rsup
 from sparkify_assets_tests.conftest import NOVEMBER, failed_checks
+from sparkify_assets_tests.support import redshift as rsup
 from sparkify_assets_tests.support import s3 as s3_support
 from sparkify_assets_tests.support.postgres import PgServer
 

@@ -20,7 +20,7 @@ from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.redshift_warehouse import RedshiftConnectionError, RedshiftWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
-from sparkify_assets_tests import redshift_support as rsup
+from sparkify_assets_tests.support import redshift as rsup
 from sparkify_assets_tests.support import s3 as s3_support
 from sparkify_assets_tests.support.postgres import PgServer
 

@@ -17,7 +17,7 @@ import pytest
 
 from sparkify_assets.sample_data import EVENT_FIELDS, SONG_FIELDS, generate, main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REAL = Path(os.environ.get("SPARKIFY_REAL_SAMPLE", REPO.parent / "shared" / "data" / "sparkify"))
 SONG_PATH = re.compile(r"song_data/([A-Z])/([A-Z])/([A-Z])/(TR[A-Z0-9]{16})\.json")
 LOG_PATH = re.compile(r"log_data/(\d{4})/(\d{2})/(\d{4})-(\d{2})-(\d{2})-events\.json")

@@ -39,7 +39,7 @@ from sparkify_assets_tests.support.webserver import free_port
 from sparkify_service import local_postgres
 from sparkify_service.front import FrontError, prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Fr0nt:pass w0rd%$'\"\\#@/?"  # awkward on purpose: colon, blanks, quotes, URL and shell characters
 USER = "operator"
 STOP_LIMIT_S = 60.0

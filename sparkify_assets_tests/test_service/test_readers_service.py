@@ -15,9 +15,9 @@ from sparkify_assets_tests.conftest import NOVEMBER
 from sparkify_assets_tests.support.postgres import running_postgres
 from sparkify_assets_tests.support.service import poll, running_service
 from sparkify_assets_tests.support.webserver import free_port
-from sparkify_assets_tests.test_automation_local import copy_sample
-from sparkify_assets_tests.test_readers import observations, reader
-from sparkify_assets_tests.test_service import assert_tables_equal_the_raw_files, loaded_days, settled
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
+from sparkify_assets_tests.test_resources.test_readers import observations, reader
+from sparkify_assets_tests.test_service.test_service import assert_tables_equal_the_raw_files, loaded_days, settled
 
 LIMIT_S = 300.0  # a hang guard only
 

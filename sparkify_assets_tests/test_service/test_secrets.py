@@ -19,7 +19,7 @@ from sparkify_assets.alerts.secrets import redact
 from sparkify_service import pg_url
 from sparkify_service.storage import with_installed_driver
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AWKWARD = ["Sup3r/secret#x", "a@b:c/d?e#f", "sp ace'quote\"back\\slash", "pct%zz%2", "uni\u00e9\u2603;$(x)`y`"]
 
 

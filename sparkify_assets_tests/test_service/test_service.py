@@ -25,12 +25,12 @@ from dagster._core.storage.tags import PARENT_RUN_ID_TAG
 
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import ALL_TABLES
-from sparkify_assets_tests import expected, warehouse_snapshot
 from sparkify_assets_tests.conftest import local_defs
+from sparkify_assets_tests.support import expected, warehouse_snapshot
 from sparkify_assets_tests.support.postgres import running_postgres
 from sparkify_assets_tests.support.service import Service, poll, processes_of, running_service
 from sparkify_assets_tests.support.webserver import free_port
-from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
 from sparkify_service.launcher import WORKER_PID_TAG
 
 DAYS = [date(2018, 11, 1)]

@@ -15,14 +15,14 @@ from dagster import DagsterInstance, RunsFilter
 
 from sparkify_assets.automation import converge
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
-from sparkify_assets_tests import expected, warehouse_snapshot
+from sparkify_assets_tests.support import expected, warehouse_snapshot
 from sparkify_assets_tests.support.postgres import running_postgres
 from sparkify_assets_tests.support.service import poll, running_service
 from sparkify_assets_tests.support.webhook_receiver import running_receiver
 from sparkify_assets_tests.support.webserver import free_port
-from sparkify_assets_tests.test_automation_local import copy_sample
-from sparkify_assets_tests.test_converge import BAD, GOOD, staged_warehouse
-from sparkify_assets_tests.test_service import ticks_since
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
+from sparkify_assets_tests.test_automation.test_converge import BAD, GOOD, staged_warehouse
+from sparkify_assets_tests.test_service.test_service import ticks_since
 
 pytestmark = pytest.mark.slow
 

@@ -34,14 +34,14 @@ from sparkify_assets_tests.support.service import Service, poll, processes_of, r
 from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
 from sparkify_assets_tests.support.webserver import LAUNCH_RUN, REPOSITORY_QUERY, free_port
-from sparkify_assets_tests.test_automation_local import copy_sample
+from sparkify_assets_tests.test_automation.test_automation_local import copy_sample
 from sparkify_service.local_postgres import pgdata_dir
 from sparkify_service.shell import service_env
 from sparkify_service.workers import SHELL_RUN_TAG, WORKER_PID_TAG, WORKER_START_TAG
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAYS = [date(2018, 11, 1), date(2018, 11, 2), date(2018, 11, 3)]
 MISSING_DAY = date(2018, 11, 4)  # a partition whose log file is not there: a shell run of it fails for real
 LIMIT_S = 300.0  # every limit below only guards against a hang

@@ -28,11 +28,11 @@ from sparkify_assets.resources.source import LocalFolderSource, log_key
 from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
-from sparkify_assets_tests import redshift_support as rsup
 from sparkify_assets_tests.conftest import failed_checks
+from sparkify_assets_tests.support import redshift as rsup
 from sparkify_assets_tests.support import s3 as s3_support
 from sparkify_assets_tests.support.postgres import PgServer
-from sparkify_assets_tests.test_bad_input import DAY, TS, event, line
+from sparkify_assets_tests.test_assets.test_bad_input import DAY, TS, event, line
 
 BUCKET = "record-rules"
 BLANKS_BUCKET = "trailing-blanks"

@@ -23,11 +23,11 @@ from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets.run import materialize_days
 from sparkify_assets.sql.dialect import POSTGRES, column_list, q
 from sparkify_assets.tables import TABLES_BY_NAME
-from sparkify_assets_tests import expected
-from sparkify_assets_tests.analyst_page import PAGE, Query, cell, queries
 from sparkify_assets_tests.conftest import NOVEMBER, failed_checks
-from sparkify_assets_tests.redshift_support import pg_rows, schema_owned_by_secret_user
+from sparkify_assets_tests.support import expected
+from sparkify_assets_tests.support.analyst_page import PAGE, Query, cell, queries
 from sparkify_assets_tests.support.postgres import PgServer
+from sparkify_assets_tests.support.redshift import pg_rows, schema_owned_by_secret_user
 
 QUERIES = queries()
 READ_TABLES = ("staging_events", "songplays", "users", "songs", "artists", "time")

@@ -16,7 +16,7 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets.tables import WAREHOUSE_TABLES
-from sparkify_assets_tests import warehouse_snapshot
+from sparkify_assets_tests.support import warehouse_snapshot
 from sparkify_assets_tests.support.browser import UI_TIMEOUT_MS, VIEWPORT, screenshot
 from sparkify_assets_tests.support.webserver import MaterializedDay, Webserver, run_messages
 
