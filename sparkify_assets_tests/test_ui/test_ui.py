@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -18,6 +19,7 @@ from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets.tables import WAREHOUSE_TABLES
 from sparkify_assets_tests.support import warehouse_snapshot
 from sparkify_assets_tests.support.browser import UI_TIMEOUT_MS, VIEWPORT, screenshot
+from sparkify_assets_tests.support.snapshot import snapshot_path
 from sparkify_assets_tests.support.webserver import MaterializedDay, Webserver, run_messages
 
 pytestmark = pytest.mark.slow
@@ -147,6 +149,22 @@ def test_every_check_of_the_definitions_is_attached_and_described(
         if name in TABLES:
             assert any(c["blocking"] for c in node["assetChecksOrError"]["checks"]), f"{name}: nothing blocks"
 
+
+
+def test_the_graph_the_webserver_serves_is_the_duckdb_snapshot(graph: dict[str, dict[str, Any]]) -> None:
+    """What the UI shows is what the committed snapshot says (test_project/test_definitions_snapshot.py), so a
+    reviewer reading a snapshot diff reads the change the UI will show: assets, their deps, groups and kinds, and
+    every check with its blocking flag."""
+    snapshot = yaml.safe_load(snapshot_path("duckdb").read_text())
+    shown_assets = {name: {"deps": sorted("/".join(d["path"]) for d in node["dependencyKeys"]),
+                           "group": node["groupName"], "kinds": sorted(node["kinds"])}
+                    for name, node in graph.items()}
+    snapshot_assets = {name: {"deps": a["deps"], "group": a["group"], "kinds": a["kinds"]}
+                       for name, a in snapshot["assets"].items()}
+    assert shown_assets == snapshot_assets
+    shown_checks = {f"{name}:{c['name']}": {"asset": name, "blocking": c["blocking"]}
+                    for name, node in graph.items() for c in node["assetChecksOrError"].get("checks", [])}
+    assert shown_checks == snapshot["checks"]
 
 def day_expectations(sample: Path, day: str) -> dict[str, Any]:
     """Counts for one day computed from the raw files with plain Python, independent of the project's SQL."""
