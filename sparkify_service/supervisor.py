@@ -223,7 +223,13 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 def _marked_processes(marker: str) -> list[int]:
     """Live processes whose environment carries our marker (Linux /proc; elsewhere none are found)."""
-    needle = f"{MARKER_ENV}={marker}".encode()
+    return processes_with(MARKER_ENV, marker)
+
+
+def processes_with(variable: str, value: str) -> list[int]:
+    """Processes other than this one whose environment holds `variable`=`value` (Linux /proc; elsewhere none).
+    Public because the tests find a service's processes by its DAGSTER_HOME the same way."""
+    needle = f"{variable}={value}".encode()
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:

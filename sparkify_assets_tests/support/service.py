@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from sparkify_assets_tests.support.processes import die_with_parent
 from sparkify_service.serve import webserver_ready
+from sparkify_service.supervisor import processes_with
+from sparkify_service.workers import start_identity
 
 T = TypeVar("T")
 START_LIMIT_S = 300.0  # hang guards sized for a busy 2-core machine; they time nothing
@@ -88,23 +90,14 @@ def running_service(env: dict[str, str], home: Path, port: int, log_path: Path) 
 
 
 def processes_of(home: Path) -> list[int]:
-    """Live processes started with DAGSTER_HOME=home: the service's children and the run workers they start."""
-    needle = f"DAGSTER_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0") and _alive(int(entry.name)):
-                found.append(int(entry.name))
-        except (OSError, ValueError):
-            continue
-    return found
+    """Live processes started with DAGSTER_HOME=home: the service's children and the run workers they start.
+    Found as the supervisor finds its own leftovers, and alive as the launcher judges a run worker."""
+    return [pid for pid in processes_with("DAGSTER_HOME", str(home)) if alive(pid)]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+def alive(pid: int) -> bool:
+    """A live process, not a zombie (sparkify_service.workers' probe)."""
+    return start_identity(pid) is not None
 
 
 def _kill(pid: int) -> None:

@@ -1,0 +1,1 @@
+"""The sample-data generator (sparkify_assets/sample_data) against the real sample."""
