@@ -16,6 +16,7 @@ from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.pools import warehouse_pool
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.retries import is_transient, retry_policy
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
 
@@ -61,15 +62,17 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
 
 
 def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str, deps: Sequence[Any],
-                group: str) -> dict[str, Any]:
-    """The @asset arguments every table shares, all derived from its definition."""
+                group: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The @asset arguments every table shares, all derived from its definition (and the settings' days and
+    retry delay)."""
+    settings = settings or Settings.from_env()
     return {
         "name": table.name,
         "description": table.description,
         "deps": list(deps),
-        "partitions_def": daily_partitions if table.partition_column else None,
+        "partitions_def": daily_partitions(settings) if table.partition_column else None,
         "backfill_policy": BackfillPolicy.single_run(),
-        "retry_policy": retry_policy(),
+        "retry_policy": retry_policy(settings),
         "group_name": group,
         "kinds": {kind},
         "owners": OWNERS,

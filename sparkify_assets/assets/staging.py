@@ -11,17 +11,19 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 
 from sparkify_assets import day_window, key_quarantine, loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset
-from sparkify_assets.assets.raw import log_data, song_data
+from sparkify_assets.assets.raw import LOG_DATA, SONG_DATA
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
 
-def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
+def build_staging_assets(dialect: Dialect, kind: str, *, settings: Settings | None = None) -> list[AssetsDefinition]:
     ddl = [dialect.create_table(STAGING_EVENTS)]
 
-    @asset(**table_asset(STAGING_EVENTS, sql=ddl, dialect=dialect, kind=kind, deps=[log_data], group="staging"))
+    @asset(**table_asset(STAGING_EVENTS, sql=ddl, dialect=dialect, kind=kind, deps=[LOG_DATA], group="staging",
+                         settings=settings))
     @fail_permanent_errors_at_once
     def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         win = day_window.of_context(context, STAGING_EVENTS)
@@ -42,8 +44,8 @@ def build_staging_assets(dialect: Dialect, kind: str) -> list[AssetsDefinition]:
 
     songs_ddl = [dialect.create_table(STAGING_SONGS)]
 
-    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, dialect=dialect, kind=kind, deps=[song_data],
-                         group="staging"))
+    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, dialect=dialect, kind=kind, deps=[SONG_DATA],
+                         group="staging", settings=settings))
     @fail_permanent_errors_at_once
     def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         objects = source.song_objects()
