@@ -8,6 +8,9 @@ in product code that reads `os.environ`; the defaults are the README's.
 Secrets: the Redshift credentials reach their resource as Dagster `EnvVar`s (named, never held here); the few
 secret values the service and the alerts need (the webhook URL, DAGSTER_POSTGRES_URL, the front's password) are
 held with `repr=False`, and no error message echoes a value of a secret variable.
+
+`make front`'s SPARKIFY_FRONT_* variables are the one exception to "checked here": front.py checks them from
+`Settings.environ` together with the files they name (password file, certificate), before it writes anything.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ class SettingsError(ValueError):
         self.problems = problems
         super().__init__(problems[0] if len(problems) == 1
                          else "invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def process_environ() -> dict[str, str]:
+    """This process's environment as it is now, unchecked: for what only hands it on (a child's environment, the
+    secret values to redact), which must work whatever a setting holds."""
+    return dict(os.environ)
 
 
 def project_root() -> Path:
@@ -70,20 +79,6 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
-class FrontSettings:
-    """`make front`'s variables as given; front.py checks them (it names each problem before writing a file)."""
-
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    password_file: str | None = None
-    host: str | None = None
-    port: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    data: str | None = None
-
-
-@dataclass(frozen=True)
 class ServiceSettings:
     """`make serve` and the processes it starts (docs/operating.md)."""
 
@@ -94,7 +89,6 @@ class ServiceSettings:
     system_dir: str | None = None
     cancel_grace_seconds: float | None = None
     run_monitoring_interval_seconds: int | None = None
-    front: FrontSettings = FrontSettings()
 
 
 @dataclass(frozen=True)
@@ -131,7 +125,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The settings of `environ` (None: this process's environment), every value checked at once."""
-        env = dict(os.environ if environ is None else environ)
+        env = process_environ() if environ is None else dict(environ)
         read = _Reader(env)
         root = project_root()
         duckdb_path = read.text("SPARKIFY_DUCKDB_PATH") or str(root / "data" / "warehouse.duckdb")
@@ -287,14 +281,4 @@ def _service(read: _Reader) -> ServiceSettings:
                                          "must not be negative"),
         run_monitoring_interval_seconds=read.number("SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS", int, None,
                                                     lambda v: v >= 1, "must be at least 1"),
-        front=FrontSettings(
-            user=read.text("SPARKIFY_FRONT_USER"),
-            password=read.text("SPARKIFY_FRONT_PASSWORD"),
-            password_file=read.text("SPARKIFY_FRONT_PASSWORD_FILE"),
-            host=read.text("SPARKIFY_FRONT_HOST"),
-            port=read.text("SPARKIFY_FRONT_PORT"),
-            cert=read.text("SPARKIFY_FRONT_CERT"),
-            key=read.text("SPARKIFY_FRONT_KEY"),
-            data=read.text("SPARKIFY_FRONT_DATA"),
-        ),
     )

@@ -31,6 +31,7 @@ from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._grpc.types import ExecuteRunArgs
 
+from sparkify_assets.settings import Settings
 from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_START_TAG, is_same_process
 
 __all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]
@@ -113,7 +114,8 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
     def _stop_worker(self, run_id: str, pid: int, group: bool) -> None:
         """Escalate to SIGKILL of the group if it outlives the grace period; then make the run's end official."""
         run = check.not_none(self._instance.get_run_by_id(run_id))
-        grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
+        grace = Settings.from_env().service.cancel_grace_seconds
+        grace = CANCEL_GRACE_S if grace is None else grace
         if not _wait_gone(run, pid, group, grace):
             self._instance.report_engine_event(
                 f"run worker (pid {pid}) still running {grace:.0f}s after SIGTERM: killing its process "
