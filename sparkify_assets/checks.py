@@ -149,8 +149,7 @@ def match_rate_check(d: Dialect, threshold: float) -> Check:
                  "(SPARKIFY_MIN_SONG_MATCH_RATE). Plotted per load in the UI.", blocking=False, evaluate=evaluate)
 
 
-def all_checks(d: Dialect, settings: Settings | None = None) -> list[Check]:
-    settings = settings or Settings.from_env()
+def all_checks(d: Dialect, settings: Settings) -> list[Check]:
     return [
         *(rule_check(rule) for rule in all_rules(d)),
         staging_reconciliation(STAGING_EVENTS, d),
@@ -199,8 +198,7 @@ def build_asset_checks(table: Table, checks: Sequence[Check], d: Dialect, *,
     return _checks
 
 
-def build_checks(d: Dialect, *, settings: Settings | None = None) -> Sequence[AssetChecksDefinition]:
-    settings = settings or Settings.from_env()
+def build_checks(d: Dialect, *, settings: Settings) -> Sequence[AssetChecksDefinition]:
     checks, partitions = all_checks(d, settings), daily_partitions(settings)
     tables = [t for t in WAREHOUSE_TABLES if any(c.table == t for c in checks)]
     return [build_asset_checks(t, [c for c in checks if c.table == t], d, partitions=partitions) for t in tables]

@@ -31,8 +31,9 @@ from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import dialect_for
 
 
-def build_source(url: str, settings: Settings) -> RawSource:
+def build_source(settings: Settings) -> RawSource:
     """S3 and Redshift support is imported only when configured: a local DuckDB run starts seconds faster."""
+    url = settings.data_url
     if url.startswith("s3://"):
         from dagster_aws.s3 import S3Resource
 
@@ -71,7 +72,7 @@ def build_definitions(settings: Settings | None = None, *, source: RawSource | N
     """The project's definitions from `settings` (None: the environment's); tests pass their own resources."""
     settings = settings or Settings.from_env()
     warehouse = warehouse or build_warehouse(settings)
-    source = source or build_source(settings.data_url, settings)
+    source = source or build_source(settings)
     schedule_on = settings.schedule == "on"
     with warnings.catch_warnings():
         # Chosen on purpose and pinned to dagster 1.13.27: single-run backfills and partition-scoped checks.

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from dagster._utils.schedules import get_latest_completed_cron_tick  # the evaluator's own tick arithmetic
 
-from sparkify_assets.settings import AlertSettings, Settings
+from sparkify_assets.settings import AlertSettings
 from sparkify_assets.tables import WAREHOUSE_TABLES, Table
 
 DAILY_TABLES: tuple[Table, ...] = tuple(t for t in WAREHOUSE_TABLES if t.partition_column)
@@ -23,9 +23,8 @@ def deadline_cron(delay: timedelta) -> str:
     return f"{minutes % 60} {minutes // 60} * * *"
 
 
-def overdue_day(now: datetime, alerts: AlertSettings | None = None) -> date:
+def overdue_day(now: datetime, alerts: AlertSettings) -> date:
     """The day the latest passed deadline was for: the one that ended `delay` before that deadline."""
-    alerts = alerts or Settings.from_env().alerts
     delay = alerts.freshness_delay
     cron = alerts.freshness_deadline_cron or deadline_cron(delay)
     deadline = get_latest_completed_cron_tick(cron, now.astimezone(timezone.utc), "UTC")

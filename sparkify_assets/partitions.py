@@ -14,9 +14,8 @@ from dagster import DailyPartitionsDefinition
 from sparkify_assets.settings import Settings
 
 
-def daily_partitions(settings: Settings | None = None) -> DailyPartitionsDefinition:
+def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
     """SPARKIFY_START_DATE..SPARKIFY_END_DATE (inclusive; open-ended when unset) as Dagster's daily partitions."""
-    settings = settings or Settings.from_env()
     return DailyPartitionsDefinition(start_date=settings.start_date, end_date=settings.end_date_exclusive,
                                      timezone="UTC")
 

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     wh = _resolved(from_settings(settings.redshift))
     lines = (error_summary(wh, args.day) if args.errors
-             else dry_run(wh, build_source(settings.data_url, settings), args.day))
+             else dry_run(wh, build_source(settings), args.day))
     print("\n".join(lines))
     return 0
 

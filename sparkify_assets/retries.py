@@ -25,9 +25,8 @@ TRANSIENT_S3_CODES = frozenset({
 TRANSIENT_HTTP_STATUS = frozenset({500, 502, 503, 504})
 
 
-def retry_policy(settings: Settings | None = None) -> RetryPolicy:
+def retry_policy(settings: Settings) -> RetryPolicy:
     """3 retries, exponential backoff with jitter; SPARKIFY_RETRY_DELAY_SECONDS sets the first delay."""
-    settings = settings or Settings.from_env()
     return RetryPolicy(max_retries=MAX_RETRIES, delay=settings.retry_delay_seconds, backoff=Backoff.EXPONENTIAL,
                        jitter=Jitter.PLUS_MINUS)
 

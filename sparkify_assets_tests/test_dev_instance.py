@@ -16,6 +16,7 @@ from sparkify_assets.assets import build_assets
 from sparkify_assets.checks import build_checks
 from sparkify_assets.day_complete import build_day_complete_check
 from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import dialect_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,8 +43,8 @@ def test_dev_instance_runs_the_freshness_daemon(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore::dagster.BetaWarning", "ignore::dagster.PreviewWarning")  # as definitions.py
 @pytest.mark.parametrize("engine", ["duckdb", "redshift"])
 def test_every_warehouse_step_is_in_the_pool_on_duckdb_and_none_on_redshift(engine: str) -> None:
-    steps = [a for a in build_assets(engine) if isinstance(a, AssetsDefinition)]
-    steps += [*build_checks(dialect_for(engine)), build_day_complete_check(engine)]
+    steps = [a for a in build_assets(engine, settings=Settings.from_env()) if isinstance(a, AssetsDefinition)]
+    steps += [*build_checks(dialect_for(engine), settings=Settings.from_env()), build_day_complete_check(engine)]
     assert len(steps) == 15  # the 7 tables, one step for the checks of each, and the daily tables' day_complete
     want = DUCKDB_WAREHOUSE_POOL if engine == "duckdb" else None
     assert {s.node_def.name: s.node_def.pool for s in steps if s.node_def.pool != want} == {}

@@ -218,9 +218,8 @@ def build_overdue_sensor(url: str, settings: Settings) -> SensorDefinition:
     return alert_on_overdue_tables
 
 
-def build_alert_sensors(settings: Settings | None = None) -> Sequence[SensorDefinition]:
+def build_alert_sensors(settings: Settings) -> Sequence[SensorDefinition]:
     """The alert sensors, or none when SPARKIFY_ALERT_WEBHOOK_URL is unset."""
-    settings = settings or Settings.from_env()
     url = settings.alerts.webhook_url
     if not url:
         return []

@@ -13,8 +13,7 @@ from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import dialect_for
 
 
-def build_assets(warehouse_kind: str, *, settings: Settings | None = None) -> list[AssetsDefinition | AssetSpec]:
-    settings = settings or Settings.from_env()
+def build_assets(warehouse_kind: str, *, settings: Settings) -> list[AssetsDefinition | AssetSpec]:
     dialect = dialect_for(warehouse_kind)
     return [
         *build_raw_assets(daily_partitions(settings)),

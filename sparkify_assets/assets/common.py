@@ -62,10 +62,9 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
 
 
 def table_asset(table: Table, *, sql: Sequence[str], dialect: Dialect, kind: str, deps: Sequence[Any],
-                group: str, settings: Settings | None = None) -> dict[str, Any]:
+                group: str, settings: Settings) -> dict[str, Any]:
     """The @asset arguments every table shares, all derived from its definition (and the settings' days and
     retry delay)."""
-    settings = settings or Settings.from_env()
     return {
         "name": table.name,
         "description": table.description,

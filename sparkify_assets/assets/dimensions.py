@@ -40,7 +40,7 @@ DIMENSIONS: tuple[DimensionSpec, ...] = (
 
 
 def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str, *,
-                          settings: Settings | None = None) -> AssetsDefinition:
+                          settings: Settings) -> AssetsDefinition:
     table = spec.table
     sql = spec.statements(dialect)
 
@@ -57,5 +57,5 @@ def build_dimension_asset(spec: DimensionSpec, dialect: Dialect, kind: str, *,
 
 
 def build_dimension_assets(dialect: Dialect, kind: str, *,
-                           settings: Settings | None = None) -> list[AssetsDefinition]:
+                           settings: Settings) -> list[AssetsDefinition]:
     return [build_dimension_asset(spec, dialect, kind, settings=settings) for spec in DIMENSIONS]

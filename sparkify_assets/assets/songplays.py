@@ -21,7 +21,7 @@ REMATCH_ONLY = "rematch-only"
 _EPOCH = date(1970, 1, 1)
 
 
-def build_songplays_asset(dialect: Dialect, kind: str, *, settings: Settings | None = None) -> AssetsDefinition:
+def build_songplays_asset(dialect: Dialect, kind: str, *, settings: Settings) -> AssetsDefinition:
     rematch = transforms.songplays_rematch(dialect)
     reload = transforms.songplays_window(dialect)
     reads = (STAGING_EVENTS, STAGING_SONGS)

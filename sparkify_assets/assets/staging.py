@@ -19,7 +19,7 @@ from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
 
-def build_staging_assets(dialect: Dialect, kind: str, *, settings: Settings | None = None) -> list[AssetsDefinition]:
+def build_staging_assets(dialect: Dialect, kind: str, *, settings: Settings) -> list[AssetsDefinition]:
     ddl = [dialect.create_table(STAGING_EVENTS)]
 
     @asset(**table_asset(STAGING_EVENTS, sql=ddl, dialect=dialect, kind=kind, deps=[LOG_DATA], group="staging",

@@ -12,8 +12,8 @@ from sparkify_assets.settings import Settings
 
 
 def build_daily_schedule(hour: int, default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED, *,
-                         settings: Settings | None = None):
-    partitions = daily_partitions(settings or Settings.from_env())
+                         settings: Settings):
+    partitions = daily_partitions(settings)
 
     @schedule(
         name="daily_logs_schedule",

@@ -62,8 +62,7 @@ def partition_state(partitions: DailyPartitionsDefinition):
 
 def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
                         max_runs_per_tick: int = 100, minimum_interval_seconds: int = 30, *,
-                        settings: Settings | None = None):
-    settings = settings or Settings.from_env()
+                        settings: Settings):
     partitions, attempts = daily_partitions(settings), settings.converge_attempts
 
     @sensor(
