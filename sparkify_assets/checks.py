@@ -19,14 +19,16 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     MetadataValue,
+    PartitionsDefinition,
     multi_asset_check,
 )
 
-from sparkify_assets import day_window, settings
+from sparkify_assets import day_window
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.reporting import markdown_table
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql import checks as rules
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import (
@@ -65,11 +67,12 @@ class Check:
     also_reads: tuple[str, ...] = ()  # other tables it reads, which must be loaded first
     metadata: dict[str, Any] | None = None
 
-    def spec(self) -> AssetCheckSpec:
+    def spec(self, partitions: PartitionsDefinition | None = None) -> AssetCheckSpec:
+        """`partitions`: the daily partitions, which a check of a daily table is evaluated on."""
         return AssetCheckSpec(
             self.name, asset=self.table.name, description=self.description, blocking=self.blocking,
             additional_deps=list(self.also_reads), metadata=self.metadata,
-            partitions_def=daily_partitions if self.table.partition_column else None)
+            partitions_def=partitions if self.table.partition_column else None)
 
 
 def _params(win: DayWindow | None) -> dict[str, Any]:
@@ -131,8 +134,7 @@ def staging_reconciliation(table: Table, d: Dialect) -> Check:
                  "rejected_records: nothing lost, nothing doubled.", blocking=True, evaluate=evaluate)
 
 
-def match_rate_check(d: Dialect) -> Check:
-    threshold = settings.min_song_match_rate()
+def match_rate_check(d: Dialect, threshold: float) -> Check:
 
     def evaluate(context: AssetCheckExecutionContext, warehouse: Warehouse, win: DayWindow | None) -> Outcome:
         (plays, matched), = warehouse.fetchall(rules.match_rate_sql(d), _params(win))
@@ -146,23 +148,24 @@ def match_rate_check(d: Dialect) -> Check:
                  "(SPARKIFY_MIN_SONG_MATCH_RATE). Plotted per load in the UI.", blocking=False, evaluate=evaluate)
 
 
-def all_checks(d: Dialect) -> list[Check]:
+def all_checks(d: Dialect, settings: Settings) -> list[Check]:
     return [
         *(rule_check(rule) for rule in all_rules(d)),
         staging_reconciliation(STAGING_EVENTS, d),
         staging_reconciliation(STAGING_SONGS, d),
-        match_rate_check(d),
+        match_rate_check(d, settings.min_song_match_rate),
     ]
 
 
-def build_asset_checks(table: Table, checks: Sequence[Check], pool: str | None) -> AssetChecksDefinition:
+def build_asset_checks(table: Table, checks: Sequence[Check], pool: str | None, *,
+                       partitions: PartitionsDefinition | None = None) -> AssetChecksDefinition:
     """Every check of one table in one step, in the warehouse's `pool`; the UI can still run any one of them
     alone."""
-    by_key = {c.spec().key: c for c in checks}
+    by_key = {c.spec(partitions).key: c for c in checks}
 
     @multi_asset_check(
         name=f"{table.name}_checks",
-        specs=[c.spec() for c in checks],
+        specs=[c.spec(partitions) for c in checks],
         description=f"The checks of {table.name}, evaluated in one step.",
         can_subset=True,
         pool=pool,
@@ -195,8 +198,9 @@ def build_asset_checks(table: Table, checks: Sequence[Check], pool: str | None) 
     return _checks
 
 
-def build_checks(warehouse: Warehouse) -> Sequence[AssetChecksDefinition]:
+def build_checks(warehouse: Warehouse, *, settings: Settings) -> Sequence[AssetChecksDefinition]:
     """The checks as they run on `warehouse`: its SQL, its pool on each step."""
-    checks = all_checks(warehouse.dialect)
+    checks, partitions = all_checks(warehouse.dialect, settings), daily_partitions(settings)
     tables = [t for t in WAREHOUSE_TABLES if any(c.table == t for c in checks)]
-    return [build_asset_checks(t, [c for c in checks if c.table == t], warehouse.pool) for t in tables]
+    return [build_asset_checks(t, [c for c in checks if c.table == t], warehouse.pool, partitions=partitions)
+            for t in tables]

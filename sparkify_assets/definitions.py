@@ -1,4 +1,9 @@
-"""Everything Dagster loads, assembled in one visible place; resources are chosen from the environment here."""
+"""Everything Dagster loads, assembled in one visible place from one `Settings`.
+
+Nothing is built at import: `defs` is Dagster's lazy entry point, which its loaders (`-m sparkify_assets`,
+workspace.yaml, `[tool.dagster]`) call when they load the code, so importing any module of the package reads no
+environment and builds no definition.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,10 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
-    EnvVar,
     PreviewWarning,
+    definitions,
 )
 
-from sparkify_assets import settings
 from sparkify_assets.alerts.sensors import build_alert_sensors
 from sparkify_assets.assets import build_assets
 from sparkify_assets.automation import DAILY_JOB, SONG_CATALOG_JOB, build_daily_schedule, build_source_sensor
@@ -23,10 +27,12 @@ from sparkify_assets.executor import in_process_or_multiprocess_executor
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, RawSource
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 
 
-def build_source(url: str) -> RawSource:
+def build_source(settings: Settings) -> RawSource:
     """S3 and Redshift support is imported only when configured: a local DuckDB run starts seconds faster."""
+    url = settings.data_url
     if url.startswith("s3://"):
         from dagster_aws.s3 import S3Resource
 
@@ -35,8 +41,8 @@ def build_source(url: str) -> RawSource:
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         return S3Source(
             s3=S3Resource(
-                endpoint_url=settings.s3_endpoint_url(),
-                region_name=EnvVar("AWS_REGION").get_value("us-west-2"),
+                endpoint_url=settings.s3_endpoint_url,
+                region_name=settings.aws_region or "us-west-2",
             ),
             bucket=bucket,
             prefix=prefix,
@@ -44,46 +50,50 @@ def build_source(url: str) -> RawSource:
     return LocalFolderSource(root=url)
 
 
-def build_warehouse(kind: str) -> Warehouse:
-    if kind == "duckdb":
-        return DuckDBWarehouse(path=settings.duckdb_working_path(), publish_path=settings.duckdb_path(),
-                               publish_retention_hours=settings.duckdb_publish_retention_hours(),
-                               memory_limit=settings.duckdb_memory_limit())
+def build_warehouse(settings: Settings) -> Warehouse:
+    if settings.warehouse == "duckdb":
+        return DuckDBWarehouse(path=settings.duckdb_working_path, publish_path=settings.duckdb_path,
+                               publish_retention_hours=settings.publish_retention_hours,
+                               memory_limit=settings.duckdb_memory_limit)
     from sparkify_assets.resources import redshift_warehouse
 
-    return redshift_warehouse.from_env()
+    return redshift_warehouse.from_settings(settings.redshift)
 
 
-def sensor_status(source: RawSource) -> DefaultSensorStatus:
+def sensor_status(source: RawSource, switch: str) -> DefaultSensorStatus:
     """Running by default on a local folder (so `make dev` shows it working), stopped on S3 unless asked for."""
-    switch = settings.sensor_switch()
     on = switch == "on" or (switch == "auto" and isinstance(source, LocalFolderSource))
     return DefaultSensorStatus.RUNNING if on else DefaultSensorStatus.STOPPED
 
 
-def build_definitions(source: RawSource | None = None, warehouse: Warehouse | None = None) -> Definitions:
-    """The project's definitions; tests pass their own resources, everyone else gets the environment's."""
-    warehouse = warehouse or build_warehouse(settings.warehouse_kind())
-    source = source or build_source(settings.data_url())
-    schedule_on = settings.schedule_switch() == "on"
+def build_definitions(settings: Settings | None = None, *, source: RawSource | None = None,
+                      warehouse: Warehouse | None = None) -> Definitions:
+    """The project's definitions from `settings` (None: the environment's); tests pass their own resources."""
+    settings = settings or Settings.from_env()
+    warehouse = warehouse or build_warehouse(settings)
+    source = source or build_source(settings)
+    schedule_on = settings.schedule == "on"
     with warnings.catch_warnings():
         # Chosen on purpose and pinned to dagster 1.13.27: single-run backfills and partition-scoped checks.
         warnings.filterwarnings("ignore", category=BetaWarning)
         warnings.filterwarnings("ignore", category=PreviewWarning)
-        assets = build_assets(warehouse)
-        checks = [*build_checks(warehouse), build_day_complete_check(warehouse)]
+        assets = build_assets(warehouse, settings=settings)
+        checks = [*build_checks(warehouse, settings=settings), build_day_complete_check(warehouse)]
     return Definitions(
         assets=assets,
         asset_checks=checks,
         jobs=[DAILY_JOB, SONG_CATALOG_JOB],
-        schedules=[build_daily_schedule(settings.schedule_hour(), DefaultScheduleStatus.RUNNING if schedule_on
-                                        else DefaultScheduleStatus.STOPPED)],
-        sensors=[build_source_sensor(sensor_status(source), settings.sensor_max_runs_per_tick(),
-                                     settings.sensor_interval_seconds()),
-                 *build_alert_sensors()],
+        schedules=[build_daily_schedule(settings.schedule_hour, DefaultScheduleStatus.RUNNING if schedule_on
+                                        else DefaultScheduleStatus.STOPPED, settings=settings)],
+        sensors=[build_source_sensor(sensor_status(source, settings.sensor), settings.sensor_max_runs,
+                                     settings.sensor_interval_seconds, settings=settings),
+                 *build_alert_sensors(settings)],
         resources={"source": source, "warehouse": warehouse},
         executor=in_process_or_multiprocess_executor,
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """Dagster's entry point: the settings are read, checked and turned into definitions when Dagster loads them."""
+    return build_definitions(Settings.from_env())

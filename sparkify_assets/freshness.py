@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sparkify_assets import settings
 from sparkify_assets.dagster_internals import get_latest_completed_cron_tick  # the evaluator's own tick arithmetic
+from sparkify_assets.settings import AlertSettings
 from sparkify_assets.tables import WAREHOUSE_TABLES, Table
 
 DAILY_TABLES: tuple[Table, ...] = tuple(t for t in WAREHOUSE_TABLES if t.partition_column)
@@ -22,9 +22,9 @@ def deadline_cron(delay: timedelta) -> str:
     return f"{minutes % 60} {minutes // 60} * * *"
 
 
-def overdue_day(now: datetime) -> date:
+def overdue_day(now: datetime, alerts: AlertSettings) -> date:
     """The day the latest passed deadline was for: the one that ended `delay` before that deadline."""
-    delay = settings.freshness_delay()
-    cron = settings.freshness_deadline_cron() or deadline_cron(delay)
+    delay = alerts.freshness_delay
+    cron = alerts.freshness_deadline_cron or deadline_cron(delay)
     deadline = get_latest_completed_cron_tick(cron, now.astimezone(timezone.utc), "UTC")
     return (deadline - delay - timedelta(microseconds=1)).astimezone(timezone.utc).date()

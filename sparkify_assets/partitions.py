@@ -1,4 +1,8 @@
-"""The daily partitions shared by the log-driven assets: UTC days of `ts`, as the log file names are."""
+"""The daily partitions shared by the log-driven assets: UTC days of `ts`, as the log file names are.
+
+Built from the settings when the definitions are built (never at import), and handed to every builder that
+needs them, so one `Settings` gives one set of days everywhere.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from datetime import date, timedelta
 
 from dagster import DailyPartitionsDefinition
 
-from sparkify_assets import settings
+from sparkify_assets.settings import Settings
 
-daily_partitions = DailyPartitionsDefinition(
-    start_date=settings.start_date(), end_date=settings.end_date_exclusive(), timezone="UTC"
-)
+
+def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
+    """SPARKIFY_START_DATE..SPARKIFY_END_DATE (inclusive; open-ended when unset) as Dagster's daily partitions."""
+    return DailyPartitionsDefinition(start_date=settings.start_date, end_date=settings.end_date_exclusive,
+                                     timezone="UTC")
 
 
 def consecutive_runs(days: Sequence[date]) -> list[list[date]]:

@@ -19,10 +19,10 @@ from typing import Any
 
 import redshift_connector
 
-from sparkify_assets import settings
 from sparkify_assets.definitions import build_source
-from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, _s3_source, from_env
+from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, _s3_source, from_settings
 from sparkify_assets.resources.source import JSONPATHS_KEY
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import q
 from sparkify_assets.tables import ALL_TABLES, REJECTED_RECORDS, STAGING_EVENTS
@@ -106,8 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--day", required=True, type=date.fromisoformat, help="a day of the data, YYYY-MM-DD")
     parser.add_argument("--errors", action="store_true", help="print the day's load-error summary instead")
     args = parser.parse_args(argv)
-    wh = _resolved(from_env())
-    lines = error_summary(wh, args.day) if args.errors else dry_run(wh, build_source(settings.data_url()), args.day)
+    settings = Settings.from_env()
+    wh = _resolved(from_settings(settings.redshift))
+    lines = (error_summary(wh, args.day) if args.errors
+             else dry_run(wh, build_source(settings), args.day))
     print("\n".join(lines))
     return 0
 

@@ -12,8 +12,8 @@ import sys
 import duckdb
 from dagster import Backoff, Jitter, RetryPolicy
 
-from sparkify_assets import settings
 from sparkify_assets.resources.source import SourceDataError
+from sparkify_assets.settings import Settings
 
 MAX_RETRIES = 3  # as the original Airflow DAG
 
@@ -25,9 +25,9 @@ TRANSIENT_S3_CODES = frozenset({
 TRANSIENT_HTTP_STATUS = frozenset({500, 502, 503, 504})
 
 
-def retry_policy() -> RetryPolicy:
+def retry_policy(settings: Settings) -> RetryPolicy:
     """3 retries, exponential backoff with jitter; SPARKIFY_RETRY_DELAY_SECONDS sets the first delay."""
-    return RetryPolicy(max_retries=MAX_RETRIES, delay=settings.retry_delay_seconds(), backoff=Backoff.EXPONENTIAL,
+    return RetryPolicy(max_retries=MAX_RETRIES, delay=settings.retry_delay_seconds, backoff=Backoff.EXPONENTIAL,
                        jitter=Jitter.PLUS_MINUS)
 
 

@@ -6,15 +6,15 @@ up later in the UI.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from datetime import date
 
 from dagster import AssetCheckSeverity, DagsterInstance, Definitions, ExecuteInProcessResult
 
-from sparkify_assets import defs
 from sparkify_assets.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from sparkify_assets.definitions import build_definitions
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql import queries
 from sparkify_assets.tables import ALL_TABLES
 
@@ -33,13 +33,15 @@ def materialize_days(definitions: Definitions, days: Sequence[date], instance: D
 
 
 def main() -> int:
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
     source = defs.resources["source"]
     warehouse = defs.resources["warehouse"]
     days = source.log_days()
     if not days:
         print(f"no log files under {source.uri('log_data/')}: nothing to load", file=sys.stderr)
         return 1
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = DagsterInstance.get() if settings.service.dagster_home else DagsterInstance.ephemeral()
     print(f"materializing every asset for {days[0]}..{days[-1]} from {source.uri()}", flush=True)
     result = materialize_days(defs, days, instance, log_level="INFO")
     evaluations = result.get_asset_check_evaluations()

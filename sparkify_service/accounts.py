@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sparkify_assets.settings import Settings
+
 SYSTEM_DIR_ENV = "SPARKIFY_SYSTEM_DIR"  # tests point it at a folder of their own
 DEFAULT_SYSTEM_DIR = Path("/var/lib/sparkify")
 
@@ -51,7 +53,7 @@ def account(name: str) -> Account | None:
 
 def system_dir() -> Path:
     """SYSTEM_DIR, created root-owned 0711 (searchable, not listable) if missing; refused if others may write it."""
-    base = Path(os.environ.get(SYSTEM_DIR_ENV) or DEFAULT_SYSTEM_DIR)
+    base = Path(Settings.from_env().service.system_dir or DEFAULT_SYSTEM_DIR)  # asked each time: tests move it
     if not base.exists():
         base.mkdir(mode=0o711, parents=True)
         base.chmod(0o711)  # mkdir's mode is cut by the umask

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from sparkify_assets.settings import Settings, SettingsError
 from sparkify_service.accounts import Account, account, give, own_dir
 from sparkify_service.supervisor import ChildDied, Stop, Supervisor
 
@@ -44,12 +45,13 @@ def main() -> int:
     supervisor.install_signal_handlers()
     try:
         try:
-            argv = prepare(os.environ)
-        except FrontError as problem:
+            env = Settings.from_env().environ
+            argv = prepare(env)
+        except (FrontError, SettingsError) as problem:
             _log(str(problem))
             return 2
-        supervisor.start("nginx", argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-        host, port = _listen(os.environ).rsplit(":", 1)
+        supervisor.start("nginx", argv, {"PATH": env.get("PATH", "/usr/bin:/bin")})
+        host, port = _listen(env).rsplit(":", 1)
         supervisor.wait_until(lambda: _answers(host.strip("[]"), int(port)), "nginx", START_LIMIT_S)
         _log(f"ready: https://{host}:{port}/ (Ctrl-C stops it)")
         supervisor.watch()

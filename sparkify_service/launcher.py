@@ -28,6 +28,7 @@ from pathlib import Path
 from dagster import DagsterRun, DefaultRunLauncher
 
 from sparkify_assets.dagster_internals import CheckRunHealthResult, ExecuteRunArgs, LaunchRunContext, WorkerStatus
+from sparkify_assets.settings import Settings
 from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_START_TAG, is_same_process
 
 __all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]
@@ -114,7 +115,8 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
         run = self._instance.get_run_by_id(run_id)
         if run is None:
             raise ValueError(f"run {run_id} was deleted while it was being canceled")
-        grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
+        grace = Settings.from_env().service.cancel_grace_seconds
+        grace = CANCEL_GRACE_S if grace is None else grace
         if not _wait_gone(run, pid, group, grace):
             self._instance.report_engine_event(
                 f"run worker (pid {pid}) still running {grace:.0f}s after SIGTERM: killing its process "

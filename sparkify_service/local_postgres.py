@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sparkify_assets.settings import process_environ
 from sparkify_service.accounts import Account, account, give, own_dir, reachable_by_others, readable_copy
 
 USER = "dagster"
@@ -67,7 +68,10 @@ def pgdata_dir(home: Path) -> Path:
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("PG") and not k.startswith("SPARKIFY_SERVICE")}
+    """What the server and its tools inherit: our environment without libpq's variables (PGHOST, PGPORT, ... would
+    point them elsewhere) and without the supervisor's marker (the server is stopped last, not swept with the rest)."""
+    return {k: v for k, v in process_environ().items()
+            if not k.startswith("PG") and not k.startswith("SPARKIFY_SERVICE")}
 
 
 def _free_port() -> int:

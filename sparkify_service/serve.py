@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from sparkify_assets.settings import Settings, SettingsError
 from sparkify_service import pg_url
 from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
 from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line, take_over
@@ -35,12 +36,18 @@ START_LIMIT_S = 300.0  # guards against a hang only: a busy 2-core machine loads
 
 def main() -> int:
     os.umask(OWNER_ONLY_UMASK)
-    home = Path(_required("DAGSTER_HOME")).resolve()
-    port = int(os.environ.get("SPARKIFY_PORT") or 3000)
+    try:
+        settings = Settings.from_env()  # every value checked before anything starts
+    except SettingsError as bad:
+        raise SystemExit(f"sparkify serve: {bad}") from None
+    service = settings.service
+    if not service.dagster_home:
+        raise SystemExit("sparkify serve: DAGSTER_HOME must be set (make serve sets it)")
+    home = Path(service.dagster_home).resolve()
     supervisor = Supervisor(log_line)
     supervisor.install_signal_handlers()
-    url = os.environ.get(pg_url.VARIABLE)
-    data = None if url else Path(os.environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
+    url = service.postgres_url
+    data = None if url else Path(service.data or home.parent / "postgres").resolve()
     pgdata = pgdata_dir(data) if data else None
     record = home / SUPERVISOR_RECORD
     try:
@@ -54,7 +61,7 @@ def main() -> int:
             else:
                 url = stack.enter_context(running_local_postgres(data, log_line))
             stack.callback(supervisor.stop_all)  # first out: the Dagster processes stop before PostgreSQL does
-            start_service(supervisor, home, port, url)
+            start_service(supervisor, home, service.port, url, settings)
             supervisor.watch()
     except Stop as stop:
         log_line(f"{stop}: stopped")
@@ -65,18 +72,18 @@ def main() -> int:
     return 0
 
 
-def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str) -> None:
+def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str, settings: Settings) -> None:
     """Instance file, workspace file, then code server; webserver and daemon once the code is loaded."""
     from sparkify_assets.dagster_internals import DAEMON_MODULE  # as below: serve.py imports no Dagster at load
 
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)  # a folder kept from before the umask above
-    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(), sort_keys=False))
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(settings), sort_keys=False))
     grpc_port = free_port()
     workspace = home / "workspace.yaml"
     workspace.write_text(yaml.safe_dump({"load_from": [
         {"grpc_server": {"host": HOST, "port": grpc_port, "location_name": LOCATION}}]}))
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": postgres_url}
+    env = {**settings.environ, "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": postgres_url}
     python = sys.executable
     supervisor.start("code server", [python, "-m", "dagster", "code-server", "start", "-m", LOCATION,
                                      "--location-name", LOCATION, "-h", HOST, "-p", str(grpc_port),
@@ -126,19 +133,11 @@ def postgres_url(value: str) -> str:
     return parsed.url
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise SystemExit(f"sparkify serve: {name} must be set (make serve sets it)")
-    return value
-
-
-def instance_config(overrides: dict[str, str] | None = None) -> dict[str, Any]:
-    """dagster_service.yaml, with the run-monitoring interval from the environment when it is set."""
-    env = os.environ if overrides is None else overrides
+def instance_config(settings: Settings) -> dict[str, Any]:
+    """dagster_service.yaml, with the run-monitoring interval of the settings when it is set."""
     config = yaml.safe_load(INSTANCE_FILE.read_text())
-    if env.get("SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS"):
-        config["run_monitoring"]["poll_interval_seconds"] = int(env["SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS"])
+    if settings.service.run_monitoring_interval_seconds:
+        config["run_monitoring"]["poll_interval_seconds"] = settings.service.run_monitoring_interval_seconds
     return config
 
 

@@ -14,19 +14,21 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from sparkify_assets.settings import Settings
 from sparkify_service.local_postgres import DATABASE, USER, pgdata_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = ROOT / "data" / "service" / "dagster_home"
 
 
-def service_env(environ: dict[str, str]) -> dict[str, str]:
-    """`environ` with DAGSTER_HOME and DAGSTER_POSTGRES_URL of the service's instance."""
-    home = Path(environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
-    path = os.pathsep.join([str(Path(sys.executable).parent), environ.get("PATH", os.defpath)])
-    env = {**environ, "DAGSTER_HOME": str(home), "PATH": path}  # `dagster` is the project's, venv active or not
-    if not env.get("DAGSTER_POSTGRES_URL"):
-        data = Path(environ.get("SPARKIFY_SERVICE_DATA") or home.parent / "postgres").resolve()
+def service_env(settings: Settings) -> dict[str, str]:
+    """The environment of `settings` with DAGSTER_HOME and DAGSTER_POSTGRES_URL of the service's instance."""
+    service = settings.service
+    home = Path(service.dagster_home or DEFAULT_HOME).resolve()
+    path = os.pathsep.join([str(Path(sys.executable).parent), settings.environ.get("PATH", os.defpath)])
+    env = {**settings.environ, "DAGSTER_HOME": str(home), "PATH": path}  # the project's `dagster`, venv or not
+    if not service.postgres_url:
+        data = Path(service.data or home.parent / "postgres").resolve()
         env["DAGSTER_POSTGRES_URL"] = local_url(data)
     return env
 
@@ -49,7 +51,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    os.execvpe(argv[0], argv, service_env(dict(os.environ)))
+    os.execvpe(argv[0], argv, service_env(Settings.from_env()))
     return 0  # not reached: exec replaced this process
 
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sparkify_assets.settings import process_environ
+
 MARKER_ENV = "SPARKIFY_SERVICE_INSTANCE"  # set in every child's environment; inherited by what they start
 GRACE_S = 20.0
 SWEEP_GRACE_S = 15.0
@@ -69,7 +71,7 @@ class Supervisor:
         """Start the watchdog that sweeps this supervisor's processes (and `pgdata`'s server) if it dies."""
         read, self._lifeline = os.pipe()  # neither end is inherited by the children (PEP 446)
         argv = [sys.executable, "-m", "sparkify_service.watchdog", str(read), self.marker]
-        env = {k: v for k, v in os.environ.items() if k != MARKER_ENV}
+        env = {k: v for k, v in process_environ().items() if k != MARKER_ENV}
         self._watchdog = subprocess.Popen([*argv, *([str(pgdata)] if pgdata else [])], pass_fds=(read,), env=env,
                                           stdin=subprocess.DEVNULL, start_new_session=True)
         os.close(read)

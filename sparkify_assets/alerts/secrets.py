@@ -9,9 +9,11 @@ Each value is also matched in the forms it takes once quoted by a URL, JSON or P
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, quote_plus, unquote, urlsplit
+
+from sparkify_assets.settings import process_environ
 
 SECRET_VARIABLES = ("DAGSTER_POSTGRES_URL", "REDSHIFT_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                     "AWS_SESSION_TOKEN", "SPARKIFY_ALERT_WEBHOOK_URL")
@@ -34,9 +36,9 @@ def _forms(value: str) -> set[str]:
             repr(value)[1:-1], value.encode("unicode_escape").decode("ascii")}
 
 
-def secret_values(environ: dict[str, str] | None = None) -> list[str]:
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Every secret value, in every form, longest first (so a value is removed before a part of it)."""
-    env = dict(os.environ if environ is None else environ)
+    env = process_environ() if environ is None else dict(environ)
     values: set[str] = set()
     for name, value in env.items():
         if name in SECRET_VARIABLES and len(value) >= MIN_NAMED:
@@ -57,7 +59,7 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     return sorted((v for v in values if len(v) >= MIN_NAMED), key=len, reverse=True)
 
 
-def redact(text: str, environ: dict[str, str] | None = None) -> str:
+def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """`text` without any secret value of the environment, and without credentials in any URL."""
     for value in secret_values(environ):
         if value in text:

@@ -31,7 +31,7 @@ from dagster import (
     sensor,
 )
 
-from sparkify_assets import day_complete, freshness, settings
+from sparkify_assets import day_complete, freshness
 from sparkify_assets.alerts import messages, outbox
 from sparkify_assets.automation import converge
 from sparkify_assets.automation.sensor import partition_state
@@ -41,8 +41,10 @@ from sparkify_assets.dagster_internals import (
     PARTITION_NAME_TAG,
     WILL_RETRY_TAG,
 )
+from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import AlertSettings, Settings
 
 FIRST_LOOKBACK_S = 3600.0  # a sensor without a cursor alerts on runs failed within the last hour
 OVERLAP_S = 300.0  # runs updated this long before the newest one seen are looked at again (ids stop repeats)
@@ -121,14 +123,14 @@ def alert_for(instance: DagsterInstance, run: DagsterRun, ui_url: str) -> messag
                                error=f"{alert.check + ' ' if alert.check else ''}{alert.error}", attempts=int(of))
 
 
-def build_run_failure_sensor(url: str) -> SensorDefinition:
+def build_run_failure_sensor(url: str, alerts: AlertSettings) -> SensorDefinition:
     @sensor(
         name="alert_on_run_failure",
         description="Posts one message to SPARKIFY_ALERT_WEBHOOK_URL per failed run (any job, backfill or CLI "
         "run, after its retries), naming the day, the table, the blocking check if one failed, and the error; and "
         "one per day the service gave up completing. Undelivered messages are retried on later ticks.",
         default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=settings.alert_interval_seconds(),
+        minimum_interval_seconds=alerts.interval_seconds,
     )
     def alert_on_run_failure(context: SensorEvaluationContext) -> SkipReason | None:
         now = time.time()
@@ -145,7 +147,7 @@ def build_run_failure_sensor(url: str) -> SensorDefinition:
             since = max(since, record.update_timestamp.timestamp())
             if box.knows(f"run:{run.run_id}"):
                 continue
-            alert = alert_for(context.instance, run, settings.ui_url())
+            alert = alert_for(context.instance, run, alerts.ui_url)
             if isinstance(alert, str):
                 context.log.info(alert)
                 box.settle(f"run:{run.run_id}", now)
@@ -177,8 +179,9 @@ def overdue_events(behind: dict[tuple[str, date], str], day: date,
     return events
 
 
-def build_overdue_sensor(url: str) -> SensorDefinition:
-    hours = settings.freshness_delay().total_seconds() / 3600
+def build_overdue_sensor(url: str, settings: Settings) -> SensorDefinition:
+    alerts, partitions = settings.alerts, daily_partitions(settings)
+    hours = alerts.freshness_delay.total_seconds() / 3600
 
     @sensor(
         name="alert_on_overdue_tables",
@@ -187,19 +190,19 @@ def build_overdue_sensor(url: str) -> SensorDefinition:
         "partition, so the UI shows the day failed or passed, and posts one message to SPARKIFY_ALERT_WEBHOOK_URL "
         "per overdue table and day.",
         default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=settings.alert_interval_seconds(),
+        minimum_interval_seconds=alerts.interval_seconds,
     )
     def alert_on_overdue_tables(context: SensorEvaluationContext, warehouse: Warehouse,
                                 source: RawSource) -> SensorResult:
         now = time.time()
-        day = freshness.overdue_day(datetime.now(timezone.utc))
+        day = freshness.overdue_day(datetime.now(timezone.utc), alerts)
         state = json.loads(context.cursor) if context.cursor else {}
         box, reported = outbox.Outbox.parse(state), dict(state.get("reported", {}))
-        judged = partition_state()(day) == "ok"
+        judged = partition_state(partitions)(day) == "ok"  # asked each tick: the last day moves with time
         behind = day_complete.missing(warehouse, source, [day]) if judged else {}
         events = overdue_events(behind, day, reported) if judged and behind is not None else []
         for (asset, _), reason in sorted((behind or {}).items()):
-            alert = messages.overdue(ui_url=settings.ui_url(), asset=asset, day=day.isoformat(), hours=hours,
+            alert = messages.overdue(ui_url=alerts.ui_url, asset=asset, day=day.isoformat(), hours=hours,
                                      reason=reason)
             if box.add(f"overdue:{asset}:{day.isoformat()}", alert.body(), now):
                 context.log.info(f"alert queued: {asset} overdue for {day}: {reason}")
@@ -215,9 +218,9 @@ def build_overdue_sensor(url: str) -> SensorDefinition:
     return alert_on_overdue_tables
 
 
-def build_alert_sensors() -> Sequence[SensorDefinition]:
+def build_alert_sensors(settings: Settings) -> Sequence[SensorDefinition]:
     """The alert sensors, or none when SPARKIFY_ALERT_WEBHOOK_URL is unset."""
-    url = settings.alert_webhook_url()
+    url = settings.alerts.webhook_url
     if not url:
         return []
-    return [build_run_failure_sensor(url), build_overdue_sensor(url)]
+    return [build_run_failure_sensor(url, settings.alerts), build_overdue_sensor(url, settings)]

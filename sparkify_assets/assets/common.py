@@ -15,6 +15,7 @@ from sparkify_assets.day_window import DayWindow
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.warehouse import Warehouse
 from sparkify_assets.retries import is_transient, retry_policy
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import Table
 
@@ -60,15 +61,16 @@ def asset_metadata(table: Table, sql: Sequence[str], dialect: Dialect) -> dict[s
 
 
 def table_asset(table: Table, *, sql: Sequence[str], warehouse: Warehouse, deps: Sequence[Any],
-                group: str) -> dict[str, Any]:
-    """The @asset arguments every table shares, all derived from its definition and the warehouse it runs on."""
+                group: str, settings: Settings) -> dict[str, Any]:
+    """The @asset arguments every table shares, all derived from its definition, the warehouse it runs on, and
+    the settings' days and retry delay."""
     return {
         "name": table.name,
         "description": table.description,
         "deps": list(deps),
-        "partitions_def": daily_partitions if table.partition_column else None,
+        "partitions_def": daily_partitions(settings) if table.partition_column else None,
         "backfill_policy": BackfillPolicy.single_run(),
-        "retry_policy": retry_policy(),
+        "retry_policy": retry_policy(settings),
         "group_name": group,
         "kinds": {warehouse.kind},
         "owners": OWNERS,

@@ -13,6 +13,7 @@ from sparkify_assets.assets.common import (
     table_asset,
 )
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql import transforms
 from sparkify_assets.sql.dialect import Dialect
 from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS, TIME, USERS, Table
@@ -38,12 +39,12 @@ DIMENSIONS: tuple[DimensionSpec, ...] = (
 )
 
 
-def build_dimension_asset(spec: DimensionSpec, warehouse: Warehouse) -> AssetsDefinition:
+def build_dimension_asset(spec: DimensionSpec, warehouse: Warehouse, *, settings: Settings) -> AssetsDefinition:
     table = spec.table
     sql = spec.statements(warehouse.dialect)
 
     @asset(**table_asset(table, sql=sql, warehouse=warehouse, deps=[t.name for t in spec.reads],
-                         group="warehouse"))
+                         group="warehouse", settings=settings))
     @fail_permanent_errors_at_once
     def _dimension(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         result = run_transform(context, warehouse, table, sql, reads=spec.reads)
@@ -54,5 +55,5 @@ def build_dimension_asset(spec: DimensionSpec, warehouse: Warehouse) -> AssetsDe
     return _dimension
 
 
-def build_dimension_assets(warehouse: Warehouse) -> list[AssetsDefinition]:
-    return [build_dimension_asset(spec, warehouse) for spec in DIMENSIONS]
+def build_dimension_assets(warehouse: Warehouse, *, settings: Settings) -> list[AssetsDefinition]:
+    return [build_dimension_asset(spec, warehouse, settings=settings) for spec in DIMENSIONS]

@@ -9,6 +9,7 @@ from sparkify_assets import day_window, loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset
 from sparkify_assets.partitions import consecutive_runs
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql import transforms
 from sparkify_assets.tables import SONG_MATCHES, SONGPLAYS, STAGING_EVENTS, STAGING_SONGS
 
@@ -19,13 +20,13 @@ REMATCH_ONLY = "rematch-only"
 _EPOCH = date(1970, 1, 1)
 
 
-def build_songplays_asset(warehouse: Warehouse) -> AssetsDefinition:
+def build_songplays_asset(warehouse: Warehouse, *, settings: Settings) -> AssetsDefinition:
     rematch = transforms.songplays_rematch(warehouse.dialect)
     reload = transforms.songplays_window(warehouse.dialect)
     reads = (STAGING_EVENTS, STAGING_SONGS)
 
     @asset(**table_asset(SONGPLAYS, sql=[*rematch, *reload], warehouse=warehouse,
-                         deps=[t.name for t in reads], group="warehouse"))
+                         deps=[t.name for t in reads], group="warehouse", settings=settings))
     @fail_permanent_errors_at_once
     def songplays(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         """Every load first re-matches the plays of any day whose song key changed in the catalogue, then (unless

@@ -11,16 +11,18 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 
 from sparkify_assets import day_window, key_quarantine, loaded_versions, reporting
 from sparkify_assets.assets.common import fail_permanent_errors_at_once, table_asset
-from sparkify_assets.assets.raw import log_data, song_data
+from sparkify_assets.assets.raw import LOG_DATA, SONG_DATA
 from sparkify_assets.resources.source import RawSource
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets.tables import STAGING_EVENTS, STAGING_SONGS
 
 
-def build_staging_assets(warehouse: Warehouse) -> list[AssetsDefinition]:
+def build_staging_assets(warehouse: Warehouse, *, settings: Settings) -> list[AssetsDefinition]:
     ddl = [warehouse.dialect.create_table(STAGING_EVENTS)]
 
-    @asset(**table_asset(STAGING_EVENTS, sql=ddl, warehouse=warehouse, deps=[log_data], group="staging"))
+    @asset(**table_asset(STAGING_EVENTS, sql=ddl, warehouse=warehouse, deps=[LOG_DATA], group="staging",
+                         settings=settings))
     @fail_permanent_errors_at_once
     def staging_events(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         win = day_window.of_context(context, STAGING_EVENTS)
@@ -41,7 +43,8 @@ def build_staging_assets(warehouse: Warehouse) -> list[AssetsDefinition]:
 
     songs_ddl = [warehouse.dialect.create_table(STAGING_SONGS)]
 
-    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, warehouse=warehouse, deps=[song_data], group="staging"))
+    @asset(**table_asset(STAGING_SONGS, sql=songs_ddl, warehouse=warehouse, deps=[SONG_DATA], group="staging",
+                         settings=settings))
     @fail_permanent_errors_at_once
     def staging_songs(context: AssetExecutionContext, source: RawSource, warehouse: Warehouse) -> MaterializeResult:
         objects = source.song_objects()

@@ -26,7 +26,6 @@ from datetime import date
 
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter
 
-from sparkify_assets import settings
 from sparkify_assets.automation.jobs import DAILY_JOB, SONG_CATALOG_JOB
 from sparkify_assets.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -80,10 +79,11 @@ def incomplete_catalogue(warehouse: Warehouse) -> str | None:
     return digest if digest and any(held.get(t.name) != digest for t in BUILT_FROM_SONGS) else None
 
 
-def catalogue_request(instance: DagsterInstance, digest: str) -> RunRequest | None:
-    """The run that builds songs and artists from the staged song files, a bounded number of times per digest."""
+def catalogue_request(instance: DagsterInstance, digest: str, *, most: int) -> RunRequest | None:
+    """The run that builds songs and artists from the staged song files, at most `most` times per digest
+    (SPARKIFY_CONVERGE_ATTEMPTS)."""
     key = f"{SONGS_KEY}@{digest}"
-    attempts, most = len(_runs_with(instance, KEY_TAG, key)), settings.converge_attempts()
+    attempts = len(_runs_with(instance, KEY_TAG, key))
     if attempts >= most:
         return None
     return RunRequest(job_name=SONG_CATALOG_JOB.name, run_key=f"converge:{key}:{attempts + 1}",
@@ -106,14 +106,15 @@ class ConvergePlan:
 
 
 def plan_convergence(instance: DagsterInstance, behind: dict[date, tuple[str, str]],
-                     in_partitions: Callable[[date], bool]) -> ConvergePlan:
-    """The runs that complete the days `behind` (see the module's docstring)."""
+                     in_partitions: Callable[[date], bool], *, most: int) -> ConvergePlan:
+    """The runs that complete the days `behind` (see the module's docstring), at most `most` per day and version
+    of its file (SPARKIFY_CONVERGE_ATTEMPTS)."""
     days = {d: v for d, v in behind.items() if in_partitions(d)}
     if not days:
         return ConvergePlan()
     if busy(instance):
         return ConvergePlan(busy=True)
-    plan, most = ConvergePlan(), settings.converge_attempts()
+    plan = ConvergePlan()
     for run in consecutive_runs(sorted(days)):
         key = _digest([(d.isoformat(), days[d][0]) for d in run])
         if not _runs_with(instance, KEY_TAG, key):

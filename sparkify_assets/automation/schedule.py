@@ -8,9 +8,13 @@ from sparkify_assets.automation.jobs import DAILY_JOB
 from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.resources.source import RawSource, SourceDataError
 from sparkify_assets.retries import is_transient
+from sparkify_assets.settings import Settings
 
 
-def build_daily_schedule(hour: int, default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED):
+def build_daily_schedule(hour: int, default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED, *,
+                         settings: Settings):
+    partitions = daily_partitions(settings)
+
     @schedule(
         name="daily_logs_schedule",
         job=DAILY_JOB,
@@ -23,7 +27,7 @@ def build_daily_schedule(hour: int, default_status: DefaultScheduleStatus = Defa
         scheduled = context.scheduled_execution_time or datetime.now(timezone.utc)
         day = scheduled.astimezone(timezone.utc).date() - timedelta(days=1)
         partition = day.isoformat()
-        if not daily_partitions.has_partition_key(partition):
+        if not partitions.has_partition_key(partition):
             return SkipReason(f"{partition} is outside the daily partitions")
         try:
             objects = source.log_objects([day])

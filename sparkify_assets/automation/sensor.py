@@ -8,6 +8,7 @@ from dagster import (
     AssetKey,
     DagsterInstance,
     DagsterInvariantViolationError,
+    DailyPartitionsDefinition,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -32,6 +33,7 @@ from sparkify_assets.partitions import daily_partitions
 from sparkify_assets.pools import ensure_pool_known
 from sparkify_assets.resources.source import LOG_PREFIX, SONG_PREFIX, RawSource, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets.tables import ARTISTS, SONGPLAYS, SONGS, STAGING_EVENTS, STAGING_SONGS
 
 # What a song refresh rebuilds when no day has been loaded yet (songplays needs a range of days).
@@ -41,17 +43,17 @@ SONG_ASSETS_WITHOUT_DAYS = [AssetKey(t.name) for t in (STAGING_SONGS, SONGS, ART
 SONG_ASSETS_WITH_DAYS = [*SONG_ASSETS_WITHOUT_DAYS, AssetKey(SONGPLAYS.name)]
 
 
-def partition_state():
+def partition_state(partitions: DailyPartitionsDefinition):
     """How a day stands against the daily partitions right now: 'ok', 'waiting' (not yet a partition) or 'out'."""
-    first = daily_partitions.get_first_partition_window()
-    last = daily_partitions.get_last_partition_window()
+    first = partitions.get_first_partition_window()
+    last = partitions.get_last_partition_window()
 
     def state(day: date) -> str:
         if first is None or day < first.start.date():
             return "out"
         if last is None or day > last.start.date():
             # Today's file (its partition exists from tomorrow), or a day past SPARKIFY_END_DATE.
-            end = daily_partitions.end
+            end = partitions.end
             return "out" if end is not None and day >= end.date() else "waiting"
         return "ok"
 
@@ -59,7 +61,10 @@ def partition_state():
 
 
 def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-                        max_runs_per_tick: int = 100, minimum_interval_seconds: int = 30):
+                        max_runs_per_tick: int = 100, minimum_interval_seconds: int = 30, *,
+                        settings: Settings):
+    partitions, attempts = daily_partitions(settings), settings.converge_attempts
+
     @sensor(
         name="source_files_sensor",
         jobs=[DAILY_JOB, SONG_CATALOG_JOB],
@@ -82,7 +87,7 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
                 else:
                     context.log.info("song files changed; the warehouse is busy: asking again next tick")
         logs = source.list_objects(LOG_PREFIX)
-        state = partition_state()
+        state = partition_state(partitions)
         loaded = _logs_loaded(context, warehouse, [o for o in logs if cursor.is_new(o)
                                                    and (d := day_of_log_key(o.key)) and state(d) == "ok"])
         plan = plan_logs(logs, cursor, max_runs_per_tick - int(refresh_songs), state, time.time(), loaded)
@@ -111,7 +116,7 @@ def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatu
         if plan.deferred:
             context.log.info(f"{plan.deferred} new file(s) left for the next ticks ({max_runs_per_tick} runs a tick)")
         if not requests and not plan.unconfirmed and not plan.deferred:
-            requests = _converge(context, warehouse, state)
+            requests = _converge(context, warehouse, state, attempts)
         if not requests:
             return SensorResult(skip_reason=SkipReason(f"no new or changed files under {source.uri(LOG_PREFIX)} "
                                                        f"or {source.uri(SONG_PREFIX)}"),
@@ -130,7 +135,8 @@ def _instance(context: SensorEvaluationContext) -> DagsterInstance | None:
         return None
 
 
-def _converge(context: SensorEvaluationContext, warehouse: Warehouse, state) -> list[RunRequest]:  # noqa: ANN001
+def _converge(context: SensorEvaluationContext, warehouse: Warehouse, state,  # noqa: ANN001
+              attempts: int) -> list[RunRequest]:
     """Runs that complete the days the warehouse holds only partly (automation/converge.py); none while busy."""
     instance = _instance(context)
     if instance is None:
@@ -138,12 +144,12 @@ def _converge(context: SensorEvaluationContext, warehouse: Warehouse, state) -> 
     behind = incomplete_days(warehouse) or {}
     songs = incomplete_catalogue(warehouse)
     if songs and not busy(instance):
-        if (request := catalogue_request(instance, songs)) is not None:
+        if (request := catalogue_request(instance, songs, most=attempts)) is not None:
             return [request]  # first: songplays is matched against the catalogue
         context.log.info("songs/artists stay behind the song files after their attempts: left for a person")
     if not behind:
         return []
-    plan = plan_convergence(instance, behind, lambda d: state(d) == "ok")
+    plan = plan_convergence(instance, behind, lambda d: state(d) == "ok", most=attempts)
     if plan.busy:
         context.log.info(f"{len(behind)} day(s) incomplete; waiting for the runs in progress before completing them")
     for day in plan.given_up:

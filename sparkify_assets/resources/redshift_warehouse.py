@@ -1,6 +1,6 @@
 """The production warehouse: Amazon Redshift through `redshift_connector`, loaded from S3 with COPY.
 
-Over 300 lines because the ~30 settings users configure are this resource's fields, and `from_env` builds them.
+Over 300 lines because the ~30 settings users configure are this resource's fields, and `from_settings` builds them.
 
 One connection per run (opened in setup_for_execution), autocommit off: every `transaction()` ends in COMMIT or
 ROLLBACK, so each staging replace (COPY into a landing table, record rules, delete the window, insert) and each
@@ -13,7 +13,6 @@ runs take turns, and what a COPY is allowed (role, region, MAXERROR). Loading is
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import time
@@ -42,11 +41,12 @@ from sparkify_assets.resources.warehouse import (
     Session,
     Warehouse,
 )
+from sparkify_assets.settings import RedshiftSettings
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.sql.dialect import REDSHIFT, Dialect
 from sparkify_assets.tables import Table
 
-__all__ = ["RedshiftConnectionError", "RedshiftSession", "RedshiftWarehouse", "from_env"]
+__all__ = ["RedshiftConnectionError", "RedshiftSession", "RedshiftWarehouse", "from_settings"]
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
 
@@ -298,42 +298,28 @@ def _s3_source(source: RawSource) -> S3Source:
     return source
 
 
-def from_env() -> RedshiftWarehouse:
-    """SPARKIFY_WAREHOUSE=redshift: connection settings from REDSHIFT_* variables (secrets stay EnvVars, so
-    Dagster shows their names, never their values)."""
-    env = os.environ.get
-    iam = (env("REDSHIFT_IAM") or "false").lower() in ("1", "true", "yes")
+def from_settings(redshift: RedshiftSettings) -> RedshiftWarehouse:
+    """SPARKIFY_WAREHOUSE=redshift: connection settings from the REDSHIFT_* variables read into `redshift`
+    (settings.py); the secrets stay EnvVars, so Dagster shows their names, never their values."""
     common: dict[str, Any] = {
         "database": EnvVar("REDSHIFT_DATABASE"),
         "iam_role_arn": EnvVar("REDSHIFT_IAM_ROLE_ARN"),
-        "schema_name": env("REDSHIFT_SCHEMA") or "public",
-        "s3_region": env("REDSHIFT_S3_REGION") or env("AWS_REGION") or None,
-        "ssl": (env("REDSHIFT_SSL") or "true").lower() not in ("0", "false", "no"),
-        "timeout": _seconds("REDSHIFT_CONNECT_TIMEOUT", _seconds("REDSHIFT_TIMEOUT", 30)),
-        "statement_timeout": _seconds("REDSHIFT_STATEMENT_TIMEOUT", 0),
-        "load_errors_view": env("REDSHIFT_LOAD_ERRORS_VIEW") or "auto",
-        "manifest_url": env("REDSHIFT_MANIFEST_URL") or None,
+        "schema_name": redshift.schema,
+        "s3_region": redshift.s3_region,
+        "ssl": redshift.ssl,
+        "timeout": redshift.connect_timeout,
+        "statement_timeout": redshift.statement_timeout,
+        "load_errors_view": redshift.load_errors_view,
+        "manifest_url": redshift.manifest_url,
     }
-    if env("REDSHIFT_PORT"):
+    if redshift.port_set:
         common["port"] = EnvVar.int("REDSHIFT_PORT")
-    if env("REDSHIFT_HOST"):
+    if redshift.host_set:
         common["host"] = EnvVar("REDSHIFT_HOST")
-    if iam:
+    if redshift.iam:
         return RedshiftWarehouse(iam=True, db_user=EnvVar("REDSHIFT_DB_USER"),
-                                 cluster_identifier=env("REDSHIFT_CLUSTER_IDENTIFIER") or None,
-                                 serverless_work_group=env("REDSHIFT_WORKGROUP") or None,
-                                 region=env("REDSHIFT_REGION") or env("AWS_REGION") or None, **common)
+                                 cluster_identifier=redshift.cluster_identifier,
+                                 serverless_work_group=redshift.workgroup, region=redshift.region, **common)
     # Password login to a Serverless workgroup: REDSHIFT_WORKGROUP (or its endpoint's host name) says Serverless.
     return RedshiftWarehouse(**{"host": EnvVar("REDSHIFT_HOST"), **common}, user=EnvVar("REDSHIFT_USER"),
-                             password=EnvVar("REDSHIFT_PASSWORD"),
-                             serverless_work_group=env("REDSHIFT_WORKGROUP") or None)
-
-
-def _seconds(name: str, default: int) -> int:
-    """A whole number of seconds from the environment; a value that is not one is named, not echoed."""
-    value = (os.environ.get(name) or "").strip()
-    if not value:
-        return default
-    if not value.isdigit():
-        raise ValueError(f"{name} must be a whole number of seconds")
-    return int(value)
+                             password=EnvVar("REDSHIFT_PASSWORD"), serverless_work_group=redshift.workgroup)

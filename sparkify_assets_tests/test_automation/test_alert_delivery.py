@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sparkify_assets import freshness, settings
+from sparkify_assets import freshness
 from sparkify_assets.alerts import messages, outbox
 from sparkify_assets.alerts.sensors import build_alert_sensors
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.support.webhook_receiver import running_receiver
 from sparkify_assets_tests.support.webserver import free_port
 
@@ -70,22 +71,25 @@ def test_the_overdue_day_is_the_one_whose_deadline_passed_last(monkeypatch: pyte
                                                                 day: str) -> None:
     monkeypatch.delenv("SPARKIFY_FRESHNESS_HOURS", raising=False)
     monkeypatch.delenv("SPARKIFY_FRESHNESS_DEADLINE_CRON", raising=False)
-    assert freshness.overdue_day(datetime.fromisoformat(now).replace(tzinfo=timezone.utc)).isoformat() == day
+    assert freshness.overdue_day(datetime.fromisoformat(now).replace(tzinfo=timezone.utc),
+                                  Settings.from_env().alerts).isoformat() == day
 
 
 def test_the_deadline_is_the_configured_time_of_the_next_day(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPARKIFY_FRESHNESS_HOURS", "1.5")
     monkeypatch.delenv("SPARKIFY_FRESHNESS_DEADLINE_CRON", raising=False)
-    assert freshness.deadline_cron(settings.freshness_delay()) == "30 1 * * *"
+    assert freshness.deadline_cron(Settings.from_env().alerts.freshness_delay) == "30 1 * * *"
     for now, day in (("2018-12-01T01:30:30", "2018-11-30"), ("2018-12-01T01:29:00", "2018-11-29")):
-        assert freshness.overdue_day(datetime.fromisoformat(now).replace(tzinfo=timezone.utc)).isoformat() == day
+        assert freshness.overdue_day(datetime.fromisoformat(now).replace(tzinfo=timezone.utc),
+                                  Settings.from_env().alerts).isoformat() == day
     monkeypatch.setenv("SPARKIFY_FRESHNESS_HOURS", "24")
     with pytest.raises(ValueError, match="SPARKIFY_FRESHNESS_HOURS"):
-        settings.freshness_delay()
+        Settings.from_env()
 
 
 def test_no_alert_sensor_without_a_webhook_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SPARKIFY_ALERT_WEBHOOK_URL", raising=False)
-    assert build_alert_sensors() == []
+    assert build_alert_sensors(Settings.from_env()) == []
     monkeypatch.setenv("SPARKIFY_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    assert sorted(s.name for s in build_alert_sensors()) == ["alert_on_overdue_tables", "alert_on_run_failure"]
+    names = sorted(s.name for s in build_alert_sensors(Settings.from_env()))
+    assert names == ["alert_on_overdue_tables", "alert_on_run_failure"]

@@ -21,6 +21,7 @@ import pytest
 
 from sparkify_assets import freshness
 from sparkify_assets.resources.source import log_key
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.support.dagster_dev import running_dagster_dev
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
 from sparkify_assets_tests.support.webserver import REPOSITORY_QUERY, Webserver, launch_run
@@ -63,7 +64,7 @@ def due_day() -> date:
     with pytest.MonkeyPatch.context() as env:
         for name, value in FRESHNESS.items():
             env.setenv(name, value)
-        return freshness.overdue_day(datetime.now(timezone.utc))
+        return freshness.overdue_day(datetime.now(timezone.utc), Settings.from_env().alerts)
 
 
 def move_day(source: Path, target: Path, days: int) -> None:

@@ -16,6 +16,7 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.conftest import NOVEMBER, local_defs
 from sparkify_assets_tests.support import warehouse_snapshot
 from sparkify_assets_tests.support.automation import days_requested, execute, song_requests, tick
@@ -47,7 +48,7 @@ def test_sensor_requests_every_new_or_changed_day_once(real_sample: Path, endpoi
     upload_tree(endpoint, bucket, real_sample)
     s3 = client(endpoint)
     defs = s3_defs(endpoint, bucket, tmp_path)
-    sensor = build_source_sensor(max_runs_per_tick=100)
+    sensor = build_source_sensor(settings=Settings.from_env(), max_runs_per_tick=100)
 
     first = tick(sensor, defs, instance, None)
     assert days_requested(first) == [d.isoformat() for d in NOVEMBER]
@@ -91,7 +92,7 @@ def test_a_tick_requests_at_most_its_budget(real_sample: Path, endpoint: str, bu
                                             instance: DagsterInstance, tmp_path: Path) -> None:
     upload_tree(endpoint, bucket, real_sample)
     defs = s3_defs(endpoint, bucket, tmp_path)
-    sensor = build_source_sensor(max_runs_per_tick=7)
+    sensor = build_source_sensor(settings=Settings.from_env(), max_runs_per_tick=7)
     cursor, seen, ticks = None, [], 0
     while True:
         data = tick(sensor, defs, instance, cursor)

@@ -19,6 +19,7 @@ from sparkify_assets.pools import DUCKDB_WAREHOUSE_POOL
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse
 from sparkify_assets.resources.warehouse import Warehouse
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.support.redshift import PostgresStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +51,8 @@ def test_dev_instance_runs_the_freshness_daemon(tmp_path: Path) -> None:
 ], ids=["duckdb", "redshift", "postgres-stand-in"])
 def test_every_warehouse_step_takes_the_pool_and_kind_of_its_warehouse(warehouse: Warehouse, kind: str,
                                                                        pool: str | None) -> None:
-    assets = [a for a in build_assets(warehouse) if isinstance(a, AssetsDefinition)]
-    steps = [*assets, *build_checks(warehouse), build_day_complete_check(warehouse)]
+    assets = [a for a in build_assets(warehouse, settings=Settings.from_env()) if isinstance(a, AssetsDefinition)]
+    steps = [*assets, *build_checks(warehouse, settings=Settings.from_env()), build_day_complete_check(warehouse)]
     assert len(steps) == 15  # the 7 tables, one step for the checks of each, and the daily tables' day_complete
     assert {s.node_def.name: s.node_def.pool for s in steps if s.node_def.pool != pool} == {}
     assert {spec.key.to_user_string(): spec.kinds for a in assets for spec in a.specs if spec.kinds != {kind}} == {}

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 HEAVY = ("dagster_aws", "boto3", "botocore", "redshift_connector", "pandas", "tabulate")
-PROBE = ("import json, sys\nimport sparkify_assets.definitions as d\n"
+PROBE = ("import json, sys\nimport sparkify_assets.definitions as d\ndefs = d.defs()\n"
          f"print(json.dumps({{'loaded': sorted(m for m in {HEAVY!r} if m in sys.modules),\n"
-         "    'source': type(d.defs.resources['source']).__name__,\n"
-         "    'warehouse': type(d.defs.resources['warehouse']).__name__}))")
+         "    'source': type(defs.resources['source']).__name__,\n"
+         "    'warehouse': type(defs.resources['warehouse']).__name__}))")
 
 
 def import_definitions(tmp: Path, **config: str) -> dict[str, object]:
@@ -40,3 +40,41 @@ def test_s3_and_redshift_import_their_drivers_when_configured(tmp_path: Path) ->
     assert (found["source"], found["warehouse"]) == ("S3Source", "RedshiftWarehouse")
     assert {"dagster_aws", "boto3", "redshift_connector"} <= set(found["loaded"])
     assert "pandas" not in found["loaded"] and "tabulate" not in found["loaded"]
+
+
+# Importing a module builds nothing: no definitions, no environment read. A bad setting proves the second (reading
+# it would fail), the modules loaded prove the first.
+NOTHING_BUILT = ("import json, sys\nimport {module}\n"
+                 "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('dagster', 'sparkify_assets')))))")
+BAD_ENV = {"SPARKIFY_WAREHOUSE": "oracle", "SPARKIFY_SCHEDULE_HOUR": "25", "SPARKIFY_START_DATE": "someday"}
+
+
+def modules_after_import(module: str, tmp: Path) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKIFY_", "REDSHIFT_"))}
+    proc = subprocess.run([sys.executable, "-c", NOTHING_BUILT.format(module=module)], cwd=tmp,
+                          env={**env, **BAD_ENV}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_tables_builds_no_definitions_and_reads_no_environment(tmp_path: Path) -> None:
+    loaded = modules_after_import("sparkify_assets.tables", tmp_path)
+    assert "sparkify_assets.definitions" not in loaded
+    assert not [m for m in loaded if m == "dagster" or m.startswith("dagster.")], loaded
+
+
+def test_the_sample_generator_does_not_load_the_definitions(tmp_path: Path) -> None:
+    loaded = modules_after_import("sparkify_assets.sample_data.cli", tmp_path)
+    assert "sparkify_assets.definitions" not in loaded and "dagster" not in loaded
+
+
+def test_the_package_finds_its_lazy_definitions_without_building_them(tmp_path: Path) -> None:
+    """What Dagster's loader does with `-m sparkify_assets`: `inspect.getmembers` finds `defs` (not yet built)."""
+    probe = ("import inspect, json, sparkify_assets\n"
+             "found = dict(inspect.getmembers(sparkify_assets))['defs']\n"
+             "print(json.dumps([type(found).__name__, callable(found)]))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKIFY_", "REDSHIFT_"))}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env={**env, **BAD_ENV},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["LazyDefinitions", True]

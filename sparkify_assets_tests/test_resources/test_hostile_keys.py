@@ -21,6 +21,7 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.keys import key_problem, stored
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError, log_key
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.conftest import failed_checks
 from sparkify_assets_tests.support import redshift as rsup
 from sparkify_assets_tests.support.automation import days_requested, tick
@@ -105,7 +106,7 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
 
     with DagsterInstance.ephemeral() as instance:
         # The sensor (before any load, so the day is new) requests the real day only, and once: no loop.
-        sensor = build_source_sensor(max_runs_per_tick=100)
+        sensor = build_source_sensor(settings=Settings.from_env(), max_runs_per_tick=100)
         first = tick(sensor, defs, instance, None)
         assert days_requested(first) == [DAY.isoformat()]
         assert all(tag not in (r.run_key or "") and ".." not in (r.run_key or "") for r in first.run_requests)

@@ -18,9 +18,10 @@ import redshift_connector
 from sparkify_assets import redshift_preflight
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.redshift_preflight import _deferred
-from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, from_env
+from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, from_settings
 from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.retries import is_serialization_failure, is_transient
+from sparkify_assets.settings import Settings
 from sparkify_assets.tables import REJECTED_RECORDS
 from sparkify_assets_tests.support import redshift as rsup
 from sparkify_assets_tests.support import s3 as s3_support
@@ -130,7 +131,7 @@ def test_serverless_with_a_password_from_the_environment(monkeypatch: pytest.Mon
                  "REDSHIFT_STATEMENT_TIMEOUT": "7200", "REDSHIFT_CONNECT_TIMEOUT": "15"}.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("REDSHIFT_IAM", raising=False)
-    wh = from_env()
+    wh = from_settings(Settings.from_env().redshift)
     resolved = RedshiftWarehouse(**{f: v.get_value() if _deferred(v) else v  # as a run resolves them
                                     for f in wh.model_fields_set if (v := getattr(wh, f)) is not None})
     assert resolved.serverless_work_group == "wg" and not resolved.iam
@@ -141,7 +142,7 @@ def test_serverless_with_a_password_from_the_environment(monkeypatch: pytest.Mon
     assert resolved._settle_load_errors_view(None) == "sys_load_error_detail"  # type: ignore[arg-type]
     monkeypatch.setenv("REDSHIFT_STATEMENT_TIMEOUT", "2h")
     with pytest.raises(ValueError, match="^REDSHIFT_STATEMENT_TIMEOUT must be a whole number of seconds$"):
-        from_env()
+        from_settings(Settings.from_env().redshift)
 
 
 # -- 3. concurrent loads -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from dagster import Backoff, Jitter
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.retries import MAX_RETRIES, is_transient, retry_policy
+from sparkify_assets.settings import Settings
 
 
 def client_error(code: str, status: int) -> ClientError:
@@ -75,7 +76,7 @@ def test_a_real_duckdb_lock_conflict_is_transient(tmp_path: Path) -> None:
 
 def test_the_policy_is_three_retries_with_exponential_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPARKIFY_RETRY_DELAY_SECONDS", "2")
-    policy = retry_policy()
+    policy = retry_policy(Settings.from_env())
     assert (policy.max_retries, policy.delay, policy.backoff, policy.jitter) == (
         MAX_RETRIES, 2, Backoff.EXPONENTIAL, Jitter.PLUS_MINUS)
     assert MAX_RETRIES == 3

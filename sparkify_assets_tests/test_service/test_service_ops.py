@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.support.service import Service, alive, poll, processes_of, running_service
 from sparkify_assets_tests.support.system_dir import own_system_dir
 from sparkify_assets_tests.support.webhook_receiver import Receiver, running_receiver
@@ -128,7 +129,8 @@ def test_shell_runs_cancel_and_a_killed_supervisor(real_sample: Path, tmp_path: 
 
     with running_service(env, home, port, tmp_path / "service-1.log") as service:
         password = (pg_data / "password").read_text().strip()
-        monkeypatch.setenv("DAGSTER_POSTGRES_URL", service_env({**os.environ, **env})["DAGSTER_POSTGRES_URL"])
+        settings = Settings.from_env({**os.environ, **env})
+        monkeypatch.setenv("DAGSTER_POSTGRES_URL", service_env(settings)["DAGSTER_POSTGRES_URL"])
         with DagsterInstance.from_config(str(home)) as instance:
             # 1. A queued run holds the pool; a shell backfill waits for it; a run queued meanwhile waits behind.
             holder = launch(service, DAYS[0])

@@ -17,6 +17,7 @@ import yaml
 from dagster import DagsterInstance
 from dagster_postgres import PostgresRunStorage
 
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.support.postgres import PgServer
 from sparkify_assets_tests.support.service import alive, poll
 from sparkify_assets_tests.support.system_dir import own_system_dir
@@ -38,7 +39,7 @@ PARENT = [sys.executable, "-c", "import subprocess, sys, time; "
 def test_the_instance_file_on_postgresql(pg_server: PgServer, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     url = f"postgresql://{pg_server.user}:{pg_server.password}@127.0.0.1:{pg_server.direct_port}/{pg_server.database}"
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)  # as written by an operator: no driver named
-    config = instance_config({"SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS": "7"})
+    config = instance_config(Settings.from_env({"SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS": "7"}))
     (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
@@ -51,7 +52,8 @@ def test_the_instance_file_on_postgresql(pg_server: PgServer, tmp_path: Path, mo
         assert not instance.telemetry_enabled
         pools = instance.get_concurrency_config().pool_config
         assert pools.default_pool_limit == 1
-    assert instance_config({})["run_monitoring"]["poll_interval_seconds"] <= 180  # the default bound: 3 minutes
+    default = instance_config(Settings.from_env({}))
+    assert default["run_monitoring"]["poll_interval_seconds"] <= 180  # the default bound: 3 minutes
     assert config["storage"]["custom"]["config"]["postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}  # no value
 
 
