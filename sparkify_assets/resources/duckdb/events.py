@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
@@ -18,15 +18,12 @@ from sparkify_assets.resources.duckdb.classified import (
     load_files,
     scope_params,
 )
-from sparkify_assets.resources.duckdb.session import DuckSession, is_resource_error
+from sparkify_assets.resources.duckdb.session import DuckSession, Store, is_resource_error
 from sparkify_assets.resources.line_chunks import line_chunks, plain_line_count
 from sparkify_assets.resources.source import RawSource, SourceDataError, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.sql import duckdb_json, duckdb_load
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS
-
-if TYPE_CHECKING:
-    from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 
 _DayFile = tuple[SourceObject, str, int, int]  # a log file, its day, and the day's bounds in epoch ms
 
@@ -35,7 +32,7 @@ class _FastReadError(Exception):
     """read_json could not read one of the files of a fast scan (which aborts the transaction)."""
 
 
-def stage_events(wh: DuckDBWarehouse, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
+def stage_events(wh: Store, source: RawSource, objects: Sequence[SourceObject], window: DayWindow,
                  run_id: str) -> LoadStats:
     """Entirely valid files through one typed scan (`_insert_fast`), the others record by record, in one
     transaction. A file the scan cannot read fails the whole statement and aborts the transaction; then the
@@ -57,7 +54,7 @@ def stage_events(wh: DuckDBWarehouse, source: RawSource, objects: Sequence[Sourc
         raise AssertionError("unreachable: the last attempt has no fast scan")
 
 
-def _stage(wh: DuckDBWarehouse, source: RawSource, objects: Sequence[SourceObject], files: list[_DayFile],
+def _stage(wh: Store, source: RawSource, objects: Sequence[SourceObject], files: list[_DayFile],
            paths: dict[str, Path], window: DayWindow, run_id: str, fast_keys: set[str],
            plain: Future[dict[str, int | None]]) -> LoadStats:
     params = scope_params(STAGING_EVENTS, window, run_id)
@@ -99,7 +96,7 @@ def _insert_fast(s: DuckSession, files: list[_DayFile], paths: dict[str, Path], 
     return fast
 
 
-def _readable(wh: DuckDBWarehouse, keys: set[str], paths: dict[str, Path]) -> set[str]:
+def _readable(wh: Store, keys: set[str], paths: dict[str, Path]) -> set[str]:
     """The files read_json reads without error, each tried alone (after a scan of all of them failed)."""
     readable = set()
     with wh.connection() as con:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 import duckdb
 
 from sparkify_assets.resources.warehouse import Params, used_params
 from sparkify_assets.sql import duckdb_load
+from sparkify_assets.tables import Table
 
 
 class DuckSession:
@@ -23,6 +24,20 @@ class DuckSession:
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, used_params(sql, params)).fetchall()
+
+
+class Store(Protocol):
+    """What the staging jobs (events.py, songs.py) need of the DuckDB resource that runs them: declared here so
+    they do not import the resource that imports them."""
+
+    fast_path: bool
+    read_chunk_bytes: int
+
+    def connection(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+
+    def transaction(self) -> AbstractContextManager[DuckSession]: ...
+
+    def ensure_tables(self, session: Any, tables: Sequence[Table]) -> None: ...
 
 
 @contextmanager

@@ -6,23 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sparkify_assets.resources.duckdb.classified import classify, insert_classified, load_files, replace
-from sparkify_assets.resources.duckdb.session import DuckSession
+from sparkify_assets.resources.duckdb.session import DuckSession, Store
 from sparkify_assets.resources.line_chunks import utf8_error
 from sparkify_assets.resources.source import SONG_PREFIX, RawSource, SourceDataError, SourceObject
 from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.sql import duckdb_json, duckdb_load, song_files
 from sparkify_assets.tables import REJECTED_RECORDS, SOURCE_VERSIONS, STAGING_SONGS
 
-if TYPE_CHECKING:
-    from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
-
 SONG_READ_BATCH = 10_000  # song files read per insert: a few MB in memory, whatever the catalogue's size
 
 
-def stage_songs(wh: DuckDBWarehouse, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
+def stage_songs(wh: Store, source: RawSource, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
     """Read only the song files that are new or changed since the last load (and the unchanged ones competing
     with them for a song_id); a full reload when the recorded per-file versions do not describe the tables."""
     params = {"target_table": STAGING_SONGS.name, "digest_key": SONG_PREFIX, "run_id": run_id}

@@ -3,12 +3,12 @@ COPY does not know, and replace the load's scope, all in the caller's transactio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redshift_connector
 
 from sparkify_assets.resources.redshift.manifests import relative
-from sparkify_assets.resources.redshift.session import LoadError, RedshiftSession
+from sparkify_assets.resources.redshift.session import LoadError, RedshiftSession, Store
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import SourceDataError, day_of_log_key
 from sparkify_assets.resources.warehouse import LoadStats
@@ -18,11 +18,8 @@ from sparkify_assets.sql import staging as staging_sql
 from sparkify_assets.sql.duckdb_json import RAW_TEXT_CHARS
 from sparkify_assets.tables import STAGING_EVENTS, Table
 
-if TYPE_CHECKING:
-    from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse
 
-
-def load(wh: RedshiftWarehouse, s: RedshiftSession, s3: S3Source, copy: rs.S3Copy, table: Table, attribution: str,
+def load(wh: Store, s: RedshiftSession, s3: S3Source, copy: rs.S3Copy, table: Table, attribution: str,
          dedupe_on: tuple[str, ...], params: dict[str, Any], nbytes: int, nfiles: int) -> LoadStats:
     """COPY, then the record rules, then replace the scope, all in the caller's transaction."""
     d = wh.dialect
@@ -47,7 +44,7 @@ def load(wh: RedshiftWarehouse, s: RedshiftSession, s3: S3Source, copy: rs.S3Cop
                      rejected=landed - loaded + len(load_errors), sample_rejects=sample)
 
 
-def _copy(wh: RedshiftWarehouse, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
+def _copy(wh: Store, s: RedshiftSession, copy: rs.S3Copy) -> list[LoadError]:
     """Run COPY and read back what it rejected.
 
     Rejects are found by this session's id and the database's clock just before the COPY, not by
@@ -69,7 +66,7 @@ def _copy(wh: RedshiftWarehouse, s: RedshiftSession, copy: rs.S3Copy) -> list[Lo
     return _load_errors(wh, s, scope)
 
 
-def _errors_after_failure(wh: RedshiftWarehouse, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
+def _errors_after_failure(wh: Store, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
     """A failed COPY aborts the transaction; its rejects stay readable in the load-error view after rollback.
 
     A COPY refused before it loads anything (access denied, bad syntax) rejected no record: nothing is found
@@ -84,7 +81,7 @@ def _errors_after_failure(wh: RedshiftWarehouse, s: RedshiftSession, scope: dict
         return []
 
 
-def _load_errors(wh: RedshiftWarehouse, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
+def _load_errors(wh: Store, s: RedshiftSession, scope: dict[str, Any]) -> list[LoadError]:
     return [LoadError(uri=u, line_number=int(n), column=c or "", code=int(code), reason=r, raw_line=raw)
             for u, n, c, code, r, raw in s.fetchall(rs.load_errors_sql(wh.rejects_view), scope)]
 

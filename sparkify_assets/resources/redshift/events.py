@@ -4,22 +4,19 @@ each row credited to the file of its day (sql/redshift.py says how, and where th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.resources.redshift import copy_load
 from sparkify_assets.resources.redshift.manifests import relative, write_manifest
+from sparkify_assets.resources.redshift.session import Store
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import JSONPATHS_KEY, SourceObject, day_of_log_key
 from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS
 
-if TYPE_CHECKING:
-    from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse
 
-
-def stage_events(wh: RedshiftWarehouse, s3: S3Source, objects: Sequence[SourceObject], window: DayWindow,
+def stage_events(wh: Store, s3: S3Source, objects: Sequence[SourceObject], window: DayWindow,
                  run_id: str) -> LoadStats:
     files = [(o, day) for o in objects if (day := day_of_log_key(o.key)) is not None]
     attribution = rs.events_attribution(len(files))

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import redshift_connector
 
 from sparkify_assets.resources.warehouse import Params, Rows, used_params
 from sparkify_assets.retries import is_serialization_failure
+from sparkify_assets.sql.dialect import Dialect
+from sparkify_assets.tables import Table
+
+if TYPE_CHECKING:
+    from sparkify_assets.resources.s3_source import S3Source
+    from sparkify_assets.sql.redshift import S3Copy
 
 SERIALIZATION_RETRIES = 4
 T = TypeVar("T")
@@ -92,3 +99,26 @@ def same_region(client: Any, data_bucket: str, manifest_bucket: str) -> None:
         raise ValueError(f"the manifest bucket {manifest_bucket} is in {regions[manifest_bucket]} but the data "
                          f"bucket {data_bucket} is in {regions[data_bucket]}: COPY reads both with one REGION, so "
                          "REDSHIFT_MANIFEST_URL must name a bucket in the data's region")
+
+
+class Store(Protocol):
+    """What the staging jobs (events.py, songs.py, copy_load.py) need of the Redshift resource that runs them:
+    declared here so they do not import the resource that imports them."""
+
+    max_errors: int
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def rejects_view(self) -> str: ...
+
+    def transaction(self) -> AbstractContextManager[RedshiftSession]: ...
+
+    def ensure_tables(self, session: Any, tables: Sequence[Table]) -> None: ...
+
+    def manifest_uri(self, s3: S3Source, name: str) -> str: ...
+
+    def s3_copy(self, landing: Table, manifest: str, json: str) -> S3Copy: ...
+
+    def send_copy(self, s: RedshiftSession, copy: S3Copy) -> None: ...

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sparkify_assets.resources.redshift import copy_load
 from sparkify_assets.resources.redshift.manifests import write_manifest
+from sparkify_assets.resources.redshift.session import Store
 from sparkify_assets.resources.s3_source import S3Source
 from sparkify_assets.resources.source import SONG_PREFIX, SourceObject
 from sparkify_assets.resources.warehouse import LoadStats
 from sparkify_assets.sql import redshift as rs
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_SONGS
 
-if TYPE_CHECKING:
-    from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse
 
-
-def stage_songs(wh: RedshiftWarehouse, s3: S3Source, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
+def stage_songs(wh: Store, s3: S3Source, objects: Sequence[SourceObject], run_id: str) -> LoadStats:
     """Through a manifest: a prefix COPY would also read any other object under `song_data/` (a `.bak`, a partial
     upload) that the DuckDB path never reads."""
     params = {"target_table": STAGING_SONGS.name, "run_id": run_id, "copy_input": SONG_PREFIX,
