@@ -2,12 +2,13 @@
 
 Why one object: a bad value should stop the process before anything is built, with one message listing every
 bad variable, and everything downstream (definitions, sensors, checks, the service) reads the object it is handed,
-so a test or a process can pass its own without touching the environment. `Settings.from_env` is the only place
-in product code that reads `os.environ`; the defaults are the README's.
+so a test or a process can pass its own without touching the environment. This module is the only one in product
+code that reads `os.environ` (`Settings.from_env`, and `process_environ` for what only hands it on); the defaults
+are the README's.
 
 Secrets: the Redshift credentials reach their resource as Dagster `EnvVar`s (named, never held here); the few
-secret values the service and the alerts need (the webhook URL, DAGSTER_POSTGRES_URL, the front's password) are
-held with `repr=False`, and no error message echoes a value of a secret variable.
+secret values the service and the alerts need (the webhook URL, DAGSTER_POSTGRES_URL) are held with
+`repr=False`, and no error message echoes a value of a secret variable.
 
 `make front`'s SPARKIFY_FRONT_* variables are the one exception to "checked here": front.py checks them from
 `Settings.environ` together with the files they name (password file, certificate), before it writes anything.

@@ -21,6 +21,7 @@ from sparkify_assets.resources.source import SourceDataError
 from sparkify_assets.resources.warehouse import WarehouseResourceError
 from sparkify_assets.retries import is_transient
 from sparkify_assets.run import materialize_days
+from sparkify_assets.settings import Settings
 from sparkify_assets_tests.test_assets.test_bad_input import DAY, DAY_START_MS, KEY, Stage, line
 
 # Every kind of line the chunking could mishandle at a boundary: a BOM, CRLF, blank and whitespace lines, bad
@@ -112,7 +113,8 @@ def test_out_of_memory_is_a_resource_error_naming_its_setting_not_bad_input(stag
 def test_memory_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SPARKIFY_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("SPARKIFY_DUCKDB_MEMORY_LIMIT", "300MB")
-    warehouse = build_warehouse("duckdb")
+    monkeypatch.setenv("SPARKIFY_WAREHOUSE", "duckdb")
+    warehouse = build_warehouse(Settings.from_env())
     assert isinstance(warehouse, DuckDBWarehouse) and warehouse.memory_limit == "300MB"
     with warehouse.transaction() as s:
         ((limit,),) = s.fetchall("SELECT current_setting('memory_limit')")

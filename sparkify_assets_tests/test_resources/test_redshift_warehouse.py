@@ -19,6 +19,7 @@ from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.redshift_warehouse import RedshiftConnectionError, RedshiftWarehouse
 from sparkify_assets.resources.source import LocalFolderSource, SourceDataError
+from sparkify_assets.settings import Settings
 from sparkify_assets.sql.dialect import REDSHIFT
 from sparkify_assets.tables import REJECTED_RECORDS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_assets_tests.support import redshift as rsup
@@ -203,7 +204,7 @@ def test_redshift_from_the_environment_runs_transforms(pg_server: PgServer, sche
            "REDSHIFT_SSL": "false", "REDSHIFT_SCHEMA": name, "REDSHIFT_IAM_ROLE_ARN": rsup.ROLE_ARN}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    wh = build_warehouse("redshift")
+    wh = build_warehouse(Settings.from_env())
     assert isinstance(wh, RedshiftWarehouse) and wh.password == EnvVar("REDSHIFT_PASSWORD")
     assert wh.dialect == REDSHIFT
     fields = {f: getattr(wh, f) for f in type(wh).model_fields if f in wh.model_fields_set}
