@@ -23,9 +23,9 @@ from sparkify_assets.definitions import build_source
 from sparkify_assets.resources.redshift_warehouse import RedshiftWarehouse, _s3_source, from_settings
 from sparkify_assets.resources.source import JSONPATHS_KEY
 from sparkify_assets.settings import Settings
+from sparkify_assets.sql import preflight as preflight_sql
 from sparkify_assets.sql import redshift as rs
-from sparkify_assets.sql.dialect import q
-from sparkify_assets.tables import ALL_TABLES, REJECTED_RECORDS, STAGING_EVENTS
+from sparkify_assets.tables import ALL_TABLES, STAGING_EVENTS
 
 
 def dry_run(wh: RedshiftWarehouse, source: Any, day: date) -> list[str]:
@@ -63,7 +63,7 @@ def dry_run(wh: RedshiftWarehouse, source: Any, day: date) -> list[str]:
 def _readable(con: redshift_connector.Connection, view: str) -> str:
     cursor = con.cursor()
     try:
-        cursor.execute(f"SELECT COUNT(*) FROM {q(view)} WHERE 1 = 0")
+        cursor.execute(preflight_sql.view_probe_sql(view))
         cursor.fetchall()
         return "readable"
     except redshift_connector.Error as exc:
@@ -75,12 +75,8 @@ def _readable(con: redshift_connector.Connection, view: str) -> str:
 def error_summary(wh: RedshiftWarehouse, day: date, sample: int = 10) -> list[str]:
     """The day's quarantine after a load: counts by table and reason, then the first records (file, line)."""
     params = {"day": day.isoformat()}
-    where = f"WHERE {q('partition_key')} = %(day)s"
-    table = q(REJECTED_RECORDS.name)
-    counts = wh.fetchall(f"SELECT {q('target_table')}, {q('reason')}, COUNT(*) FROM {table} {where} "
-                         "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2", params)
-    firsts = wh.fetchall(f"SELECT {q('source_key')}, {q('line_number')}, {q('reason')} FROM {table} {where} "
-                         f"ORDER BY 1, 2 LIMIT {int(sample)}", params)
+    counts = wh.fetchall(preflight_sql.rejects_by_reason_sql(), params)
+    firsts = wh.fetchall(preflight_sql.first_rejects_sql(sample), params)
     total = sum(int(n) for *_, n in counts)
     out = [f"{day}: {total} rejected record(s)"]
     out += [f"  {n:>6}  {t}: {r}" for t, r, n in counts]

@@ -40,7 +40,7 @@ def build_songplays_asset(warehouse: Warehouse, *, settings: Settings) -> Assets
             for sql in rematch:
                 s.execute(sql)
             per_day = s.fetchall(transforms.rematch_summary_sql())
-            s.execute(f"DROP TABLE {transforms.REMATCH_TABLE}")
+            s.execute(transforms.drop_rematch_sql())
             if not rematch_only:
                 for sql in reload:
                     s.execute(sql, win.params)

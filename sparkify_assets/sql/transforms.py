@@ -134,6 +134,11 @@ def rematch_summary_sql() -> str:
             "GROUP BY 1 ORDER BY 1")
 
 
+def drop_rematch_sql() -> str:
+    """The re-match's working table, dropped once its summary is read (inside the same transaction)."""
+    return f"DROP TABLE {REMATCH_TABLE}"
+
+
 def time_window(d: Dialect) -> list[str]:
     st = q("start_time")
     parts = ", ".join(

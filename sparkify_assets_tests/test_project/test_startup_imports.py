@@ -78,3 +78,19 @@ def test_the_package_finds_its_lazy_definitions_without_building_them(tmp_path: 
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["LazyDefinitions", True]
+
+
+def test_the_webserver_and_daemon_side_of_the_service_loads_no_user_code(tmp_path: Path) -> None:
+    """The instance file makes the webserver and the daemon import the run launcher and the run storage: they take
+    the settings and Dagster's private names from sparkify_assets' foundation layer, never the definitions, the
+    warehouse engines or the pipeline's drivers."""
+    probe = ("import json, sys\nimport sparkify_service.launcher, sparkify_service.storage\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKIFY_", "REDSHIFT_"))}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    ours = [m for m in loaded if m.startswith("sparkify_assets")]
+    assert ours == ["sparkify_assets", "sparkify_assets.dagster_internals", "sparkify_assets.settings"], ours
+    assert [m for m in loaded if m.split(".")[0] in ("duckdb", "boto3", "redshift_connector", "pandas")] == []
