@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +15,13 @@ from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import LocalFolderSource
 from sparkify_assets_tests.support.postgres import PgServer, running_postgres
+
+# A shell that starts `make test` in the background (nohup, a CI runner's script) hands it SIGINT ignored. Dagster
+# copies SIGINT's handler to SIGTERM whenever it restores its own (execute_in_process does), and an ignored signal
+# stays ignored across exec: every process a later test started would ignore SIGTERM and be stopped only by
+# SIGKILL. Python's own SIGINT handler, as in a foreground run, keeps both at their defaults for children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The webserver and browser fixtures, for the UI tests.
 pytest_plugins = ["sparkify_assets_tests.support.webserver", "sparkify_assets_tests.support.browser"]
