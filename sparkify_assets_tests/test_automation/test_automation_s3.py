@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, Definitions, build_schedule_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from sparkify_assets.automation import build_source_sensor
+from sparkify_assets.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sparkify_assets.definitions import build_definitions
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import log_key

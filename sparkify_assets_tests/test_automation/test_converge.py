@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult, RunRequest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from sparkify_assets.alerts.sensors import alert_for
 from sparkify_assets.automation import converge
+from sparkify_assets.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from sparkify_assets.resources.source import log_key
 from sparkify_assets.run import materialize_days

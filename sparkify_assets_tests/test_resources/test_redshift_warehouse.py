@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import redshift_connector
 from dagster import AssetKey, DagsterInstance, Definitions, EnvVar, build_init_resource_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from sparkify_assets.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sparkify_assets.day_window import DayWindow
 from sparkify_assets.definitions import build_definitions, build_warehouse
 from sparkify_assets.resources.duckdb_warehouse import DuckDBWarehouse

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psycopg2
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.storage.tags import PARENT_RUN_ID_TAG
 
+from sparkify_assets.dagster_internals import PARENT_RUN_ID_TAG
 from sparkify_assets.run import materialize_days
 from sparkify_assets.tables import ALL_TABLES
 from sparkify_assets_tests.conftest import local_defs
