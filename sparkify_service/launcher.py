@@ -44,6 +44,10 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
 
     def __init__(self, inst_data=None) -> None:  # noqa: ANN001 (Dagster's ConfigurableClassData)
         super().__init__(inst_data=inst_data)
+        # Dagster builds the launcher from the instance file in each process that uses it: its one read of the
+        # settings, checked like every other (the grace a cancel gives a worker before SIGKILL).
+        grace = Settings.from_env().service.cancel_grace_seconds
+        self._cancel_grace_s = CANCEL_GRACE_S if grace is None else grace
         self._workers: dict[str, subprocess.Popen[bytes]] = {}  # run id -> worker this process started
         self._exit_codes: dict[str, int] = {}
 
@@ -115,8 +119,7 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
         run = self._instance.get_run_by_id(run_id)
         if run is None:
             raise ValueError(f"run {run_id} was deleted while it was being canceled")
-        grace = Settings.from_env().service.cancel_grace_seconds
-        grace = CANCEL_GRACE_S if grace is None else grace
+        grace = self._cancel_grace_s
         if not _wait_gone(run, pid, group, grace):
             self._instance.report_engine_event(
                 f"run worker (pid {pid}) still running {grace:.0f}s after SIGTERM: killing its process "
