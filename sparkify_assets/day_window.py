@@ -87,10 +87,6 @@ class DayWindow:
         return [d.isoformat() for d in self.days]
 
 
-def window_of(partition_keys: Sequence[str]) -> DayWindow:
-    return DayWindow.of_keys(partition_keys)
-
-
 def of_context(context: AssetExecutionContext | AssetCheckExecutionContext, table: Table) -> DayWindow | None:
     """The step's days when `table` is daily and the run has partitions; None means the whole table."""
     if table.partition_column is None or not (context.has_partition_key or context.has_partition_key_range):
