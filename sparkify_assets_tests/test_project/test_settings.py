@@ -11,7 +11,7 @@ import pytest
 
 from sparkify_assets.settings import Settings, SettingsError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("sparkify_assets", "sparkify_service")
 
 
