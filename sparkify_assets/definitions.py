@@ -11,7 +11,6 @@ import warnings
 
 from dagster import (
     BetaWarning,
-    DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
     PreviewWarning,
@@ -72,7 +71,6 @@ def build_definitions(settings: Settings | None = None, *, source: RawSource | N
     settings = settings or Settings.from_env()
     warehouse = warehouse or build_warehouse(settings)
     source = source or build_source(settings)
-    schedule_on = settings.schedule == "on"
     with warnings.catch_warnings():
         # Chosen on purpose and pinned to dagster 1.13.27: single-run backfills and partition-scoped checks.
         warnings.filterwarnings("ignore", category=BetaWarning)
@@ -83,10 +81,8 @@ def build_definitions(settings: Settings | None = None, *, source: RawSource | N
         assets=assets,
         asset_checks=checks,
         jobs=[DAILY_JOB, SONG_CATALOG_JOB],
-        schedules=[build_daily_schedule(settings.schedule_hour, DefaultScheduleStatus.RUNNING if schedule_on
-                                        else DefaultScheduleStatus.STOPPED, settings=settings)],
-        sensors=[build_source_sensor(sensor_status(source, settings.sensor), settings.sensor_max_runs,
-                                     settings.sensor_interval_seconds, settings=settings),
+        schedules=[build_daily_schedule(settings)],
+        sensors=[build_source_sensor(settings, sensor_status(source, settings.sensor)),
                  *build_alert_sensors(settings)],
         resources={"source": source, "warehouse": warehouse},
         executor=in_process_or_multiprocess_executor,

@@ -88,7 +88,7 @@ class ServiceSettings:
     data: str | None = None  # SPARKIFY_SERVICE_DATA; unset: beside DAGSTER_HOME
     postgres_url: str | None = field(default=None, repr=False)  # DAGSTER_POSTGRES_URL: holds a password
     system_dir: str | None = None
-    cancel_grace_seconds: float | None = None
+    cancel_grace_seconds: float = 30.0  # well under run monitoring's cancel_timeout_seconds (180)
     run_monitoring_interval_seconds: int | None = None
 
 
@@ -278,7 +278,7 @@ def _service(read: _Reader) -> ServiceSettings:
         data=read.text("SPARKIFY_SERVICE_DATA"),
         postgres_url=read.text("DAGSTER_POSTGRES_URL"),
         system_dir=read.text("SPARKIFY_SYSTEM_DIR"),
-        cancel_grace_seconds=read.number("SPARKIFY_CANCEL_GRACE_SECONDS", float, None, lambda v: v >= 0,
+        cancel_grace_seconds=read.number("SPARKIFY_CANCEL_GRACE_SECONDS", float, 30.0, lambda v: v >= 0,
                                          "must not be negative"),
         run_monitoring_interval_seconds=read.number("SPARKIFY_RUN_MONITORING_INTERVAL_SECONDS", int, None,
                                                     lambda v: v >= 1, "must be at least 1"),

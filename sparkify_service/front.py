@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sparkify_assets.settings import Settings, SettingsError
 from sparkify_service.accounts import Account, account, give, own_dir
-from sparkify_service.supervisor import ChildDied, Stop, Supervisor
+from sparkify_service.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
 OS_ACCOUNT = "sparkify_front"
@@ -43,27 +43,24 @@ def main() -> int:
     os.umask(0o077)
     supervisor = Supervisor(_log)
     supervisor.install_signal_handlers()
-    try:
+
+    def serve_front() -> None:
         try:
             env = Settings.from_env().environ
             argv = prepare(env)
         except (FrontError, SettingsError) as problem:
             _log(str(problem))
-            return 2
+            raise SystemExit(2) from None
         supervisor.start("nginx", argv, {"PATH": env.get("PATH", "/usr/bin:/bin")})
         host, port = _listen(env).rsplit(":", 1)
         supervisor.wait_until(lambda: _answers(host.strip("[]"), int(port)), "nginx", START_LIMIT_S)
         _log(f"ready: https://{host}:{port}/ (Ctrl-C stops it)")
         supervisor.watch()
-    except Stop as stop:
-        _log(f"{stop}: stopped")
-        return 0
-    except ChildDied as died:
-        _log(f"{died}; see the error log in the front's folder")
-        return 1
+
+    try:
+        return supervisor.run(serve_front, "see the error log in the front's folder")
     finally:
         supervisor.stop_all()
-    return 0
 
 
 def prepare(env: Mapping[str, str]) -> list[str]:

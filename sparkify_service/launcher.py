@@ -10,7 +10,7 @@ a shell gets the same tags from the process executing it (sparkify_service/stora
 way; a run whose process cannot be looked up from here is never failed for that.
 
 Cancelling stops the worker's whole process group: SIGTERM (Dagster's worker treats it as an interrupt and marks
-the run canceled), then SIGKILL after CANCEL_GRACE_S (SPARKIFY_CANCEL_GRACE_SECONDS). A run is marked canceled
+the run canceled), then SIGKILL after SPARKIFY_CANCEL_GRACE_SECONDS (default 30). A run is marked canceled
 here only once its group is gone, so its pool slot is never handed on while a stuck worker may still write.
 """
 
@@ -33,8 +33,6 @@ from sparkify_service.workers import WORKER_HOST_TAG, WORKER_PID_TAG, WORKER_STA
 
 __all__ = ["WORKER_HOST_TAG", "WORKER_PID_TAG", "LocalProcessRunLauncher"]
 
-CANCEL_GRACE_ENV = "SPARKIFY_CANCEL_GRACE_SECONDS"
-CANCEL_GRACE_S = 30.0  # well under run_monitoring's cancel_timeout_seconds (180), which marks without killing
 GONE_LIMIT_S = 30.0  # after SIGKILL: a process in uninterruptible sleep can take a moment to go
 POLL_S = 0.2
 
@@ -46,8 +44,7 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
         super().__init__(inst_data=inst_data)
         # Dagster builds the launcher from the instance file in each process that uses it: its one read of the
         # settings, checked like every other (the grace a cancel gives a worker before SIGKILL).
-        grace = Settings.from_env().service.cancel_grace_seconds
-        self._cancel_grace_s = CANCEL_GRACE_S if grace is None else grace
+        self._cancel_grace_s = Settings.from_env().service.cancel_grace_seconds
         self._workers: dict[str, subprocess.Popen[bytes]] = {}  # run id -> worker this process started
         self._exit_codes: dict[str, int] = {}
 
@@ -99,7 +96,7 @@ class LocalProcessRunLauncher(DefaultRunLauncher):
         return self._exit_codes.get(run_id, worker.returncode if worker is not None else None)
 
     def terminate(self, run_id: str) -> bool:
-        """SIGTERM to the worker's process group now, SIGKILL after CANCEL_GRACE_S; marked canceled once gone."""
+        """SIGTERM to the worker's process group now, SIGKILL after the cancel grace; marked canceled once gone."""
         run = self._instance.get_run_by_id(run_id) if self.has_instance else None
         if run is None or run.is_finished or WORKER_PID_TAG not in run.tags:
             return False

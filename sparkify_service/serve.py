@@ -21,7 +21,7 @@ import yaml
 from sparkify_assets.settings import Settings, SettingsError
 from sparkify_service import pg_url
 from sparkify_service.local_postgres import pgdata_dir, running_local_postgres
-from sparkify_service.supervisor import ChildDied, Stop, Supervisor, log_line, take_over
+from sparkify_service.supervisor import Supervisor, log_line, take_over
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCE_FILE = ROOT / "dagster_service.yaml"
@@ -50,26 +50,19 @@ def main() -> int:
     data = None if url else Path(service.data or home.parent / "postgres").resolve()
     pgdata = pgdata_dir(data) if data else None
     record = home / SUPERVISOR_RECORD
-    try:
+
+    def serve() -> None:
         with ExitStack() as stack:
             take_over(record, pgdata, supervisor.marker, log_line)  # after a hard kill: nothing left, no second one
             stack.callback(record.unlink, missing_ok=True)
             supervisor.guard(pgdata)
             stack.callback(supervisor.release_guard)  # last out: the watchdog stands down once all is stopped
-            if url:
-                url = postgres_url(url)
-            else:
-                url = stack.enter_context(running_local_postgres(data, log_line))
+            db = postgres_url(url) if url else stack.enter_context(running_local_postgres(data, log_line))
             stack.callback(supervisor.stop_all)  # first out: the Dagster processes stop before PostgreSQL does
-            start_service(supervisor, home, service.port, url, settings)
+            start_service(supervisor, home, service.port, db, settings)
             supervisor.watch()
-    except Stop as stop:
-        log_line(f"{stop}: stopped")
-        return 0
-    except ChildDied as died:
-        log_line(f"{died}; stopped the rest of the service")
-        return 1
-    return 0
+
+    return supervisor.run(serve, "stopped the rest of the service")
 
 
 def start_service(supervisor: Supervisor, home: Path, port: int, postgres_url: str, settings: Settings) -> None:

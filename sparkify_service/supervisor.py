@@ -101,6 +101,18 @@ class Supervisor:
             signal.signal(sig, handler)
         self._handles_signals = True
 
+    def run(self, body: Callable[[], None], died_note: str) -> int:
+        """`body` (start the children, then watch them) to its end, as an exit status: 0 when a stop signal ended
+        it, 1 when a child died (logged with `died_note`: what happened to the rest, where to look)."""
+        try:
+            body()
+        except Stop as stop:
+            self.log(f"{stop}: stopped")
+        except ChildDied as died:
+            self.log(f"{died}; {died_note}")
+            return 1
+        return 0
+
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> Child:
         process = subprocess.Popen(list(argv), env={**env, MARKER_ENV: self.marker}, cwd=cwd,
                                    stdin=subprocess.DEVNULL, start_new_session=True)

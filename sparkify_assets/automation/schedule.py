@@ -11,9 +11,10 @@ from sparkify_assets.retries import is_transient
 from sparkify_assets.settings import Settings
 
 
-def build_daily_schedule(hour: int, default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED, *,
-                         settings: Settings):
-    partitions = daily_partitions(settings)
+def build_daily_schedule(settings: Settings):
+    """At SPARKIFY_SCHEDULE_HOUR; running from the start when SPARKIFY_SCHEDULE=on, else left to the UI."""
+    partitions, hour = daily_partitions(settings), settings.schedule_hour
+    default_status = DefaultScheduleStatus.RUNNING if settings.schedule == "on" else DefaultScheduleStatus.STOPPED
 
     @schedule(
         name="daily_logs_schedule",

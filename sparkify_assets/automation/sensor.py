@@ -60,10 +60,11 @@ def partition_state(partitions: DailyPartitionsDefinition):
     return state
 
 
-def build_source_sensor(default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-                        max_runs_per_tick: int = 100, minimum_interval_seconds: int = 30, *,
-                        settings: Settings):
+def build_source_sensor(settings: Settings, default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED):
+    """Up to SPARKIFY_SENSOR_MAX_RUNS runs a tick, every SPARKIFY_SENSOR_INTERVAL_SECONDS; `default_status` depends
+    on the source (definitions.sensor_status)."""
     partitions, attempts = daily_partitions(settings), settings.converge_attempts
+    max_runs_per_tick, minimum_interval_seconds = settings.sensor_max_runs, settings.sensor_interval_seconds
 
     @sensor(
         name="source_files_sensor",

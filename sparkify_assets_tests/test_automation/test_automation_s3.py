@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def test_sensor_requests_every_new_or_changed_day_once(real_sample: Path, endpoi
     upload_tree(endpoint, bucket, real_sample)
     s3 = client(endpoint)
     defs = s3_defs(endpoint, bucket, tmp_path)
-    sensor = build_source_sensor(settings=Settings.from_env(), max_runs_per_tick=100)
+    sensor = build_source_sensor(replace(Settings.from_env(), sensor_max_runs=100))
 
     first = tick(sensor, defs, instance, None)
     assert days_requested(first) == [d.isoformat() for d in NOVEMBER]
@@ -92,7 +93,7 @@ def test_a_tick_requests_at_most_its_budget(real_sample: Path, endpoint: str, bu
                                             instance: DagsterInstance, tmp_path: Path) -> None:
     upload_tree(endpoint, bucket, real_sample)
     defs = s3_defs(endpoint, bucket, tmp_path)
-    sensor = build_source_sensor(settings=Settings.from_env(), max_runs_per_tick=7)
+    sensor = build_source_sensor(replace(Settings.from_env(), sensor_max_runs=7))
     cursor, seen, ticks = None, [], 0
     while True:
         data = tick(sensor, defs, instance, cursor)

@@ -28,7 +28,7 @@ def test_defaults_are_the_readme_ones() -> None:
     assert s.alerts.ui_url == "http://127.0.0.1:3000" and s.alerts.freshness_delay == timedelta(hours=6)
     assert (s.redshift.schema, s.redshift.ssl, s.redshift.iam) == ("public", True, False)
     assert (s.redshift.connect_timeout, s.redshift.statement_timeout, s.redshift.load_errors_view) == (30, 0, "auto")
-    assert (s.service.port, s.service.postgres_url, s.service.cancel_grace_seconds) == (3000, None, None)
+    assert (s.service.port, s.service.postgres_url, s.service.cancel_grace_seconds) == (3000, None, 30.0)
 
 
 def test_values_are_read_and_converted() -> None:

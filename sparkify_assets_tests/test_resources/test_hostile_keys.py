@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def test_hostile_s3_keys_are_quarantined_never_followed(real_sample: Path, endpo
 
     with DagsterInstance.ephemeral() as instance:
         # The sensor (before any load, so the day is new) requests the real day only, and once: no loop.
-        sensor = build_source_sensor(settings=Settings.from_env(), max_runs_per_tick=100)
+        sensor = build_source_sensor(replace(Settings.from_env(), sensor_max_runs=100))
         first = tick(sensor, defs, instance, None)
         assert days_requested(first) == [DAY.isoformat()]
         assert all(tag not in (r.run_key or "") and ".." not in (r.run_key or "") for r in first.run_requests)
