@@ -166,6 +166,7 @@ def test_the_graph_the_webserver_serves_is_the_duckdb_snapshot(graph: dict[str, 
                     for name, node in graph.items() for c in node["assetChecksOrError"].get("checks", [])}
     assert shown_checks == snapshot["checks"]
 
+
 def day_expectations(sample: Path, day: str) -> dict[str, Any]:
     """Counts for one day computed from the raw files with plain Python, independent of the project's SQL."""
     events = [
